@@ -1,0 +1,109 @@
+"""Typed configuration for Sviedka.
+
+This module is the only reader of ``os.environ``: every setting comes from a
+``REGISTRY_``-prefixed variable, and the rest of the code receives a
+:class:`Config` instance.  Defaults give the embedded deployment used by
+``make run``: SQLite under ``instance/`` and key material under ``keys/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"REGISTRY_{name}", default)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for one deployment; immutable once the app is created."""
+
+    database_url: str = f"sqlite:///{ROOT / 'instance' / 'registry.sqlite3'}"
+    instance_dir: Path = ROOT / "instance"
+    keys_dir: Path = ROOT / "keys"
+    # Where the public link printed on first start points.
+    base_url: str = "http://127.0.0.1:8000"
+    # Argon2id for reviewer passwords.  RFC 9106's second recommended option
+    # (64 MiB, 3 passes) keeps one guess expensive on GPUs while a login
+    # still costs well under a second on the 2-core reference machine.
+    password_memory_kib: int = 65536
+    password_iterations: int = 3
+    # Argon2id for receipts.  A receipt carries 100 bits of entropy, so the
+    # KDF only has to make bulk lookups by a flood costly, not resist guessing.
+    receipt_memory_kib: int = 19456
+    receipt_iterations: int = 2
+    # Argon2id for the offline escrow file: opened rarely, so it can afford
+    # far more than a login (1 GiB, 4 passes).
+    escrow_memory_kib: int = 1024 * 1024
+    escrow_iterations: int = 4
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    invite_valid_hours: int = 72
+    # Flask-Limiter storage: "memory://" embedded, "redis://…" in production.
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_enabled: bool = True
+    # Cookies get the Secure flag when the site is served over HTTPS.
+    secure_cookies: bool = False
+    testing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Config:
+        """Build the configuration from ``REGISTRY_*`` environment variables."""
+        base = cls()
+        instance = Path(_env("INSTANCE_DIR", str(base.instance_dir)))
+        return cls(
+            database_url=_env("DATABASE_URL", f"sqlite:///{instance / 'registry.sqlite3'}"),
+            instance_dir=instance,
+            keys_dir=Path(_env("KEYS_DIR", str(base.keys_dir))),
+            base_url=_env("BASE_URL", base.base_url).rstrip("/"),
+            password_memory_kib=int(_env("PASSWORD_MEMORY_KIB", str(base.password_memory_kib))),
+            password_iterations=int(_env("PASSWORD_ITERATIONS", str(base.password_iterations))),
+            receipt_memory_kib=int(_env("RECEIPT_MEMORY_KIB", str(base.receipt_memory_kib))),
+            receipt_iterations=int(_env("RECEIPT_ITERATIONS", str(base.receipt_iterations))),
+            escrow_memory_kib=int(_env("ESCROW_MEMORY_KIB", str(base.escrow_memory_kib))),
+            escrow_iterations=int(_env("ESCROW_ITERATIONS", str(base.escrow_iterations))),
+            session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", "30")),
+            session_absolute_hours=int(_env("SESSION_ABSOLUTE_HOURS", "12")),
+            ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
+            secure_cookies=_env("SECURE_COOKIES", "0") == "1",
+        )
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """Return a copy with some settings changed (used by tests and the CLI)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TestingConfig(Config):
+    """Cheap KDF costs and no rate limits, for the test suite only.
+
+    Tests get cheap Argon2 through this class, never by patching the crypto.
+    """
+
+    password_memory_kib: int = 64
+    password_iterations: int = 1
+    receipt_memory_kib: int = 64
+    receipt_iterations: int = 1
+    escrow_memory_kib: int = 64
+    escrow_iterations: int = 1
+    ratelimit_enabled: bool = False
+    testing: bool = True
+
+    @classmethod
+    def for_paths(
+        cls, instance_dir: Path, keys_dir: Path, database_url: str | None = None
+    ) -> TestingConfig:
+        """Testing configuration rooted at temporary directories."""
+        url = database_url or f"sqlite:///{instance_dir / 'registry.sqlite3'}"
+        return cls(database_url=url, instance_dir=instance_dir, keys_dir=keys_dir)
