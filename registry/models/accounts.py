@@ -1,0 +1,76 @@
+"""Staff accounts, invites and server-side sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.models.base import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """What a staff member may do (DESIGN §1)."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    REVIEWER = "reviewer"
+
+
+class Account(UserMixin, Base):
+    """A staff member.  Holds a public key and a password-locked private key."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # An account becomes active only after TOTP enrolment is confirmed; only
+    # active accounts receive key wraps of new reports.
+    active: Mapped[bool] = mapped_column(default=False)
+    public_key: Mapped[bytes | None]
+    locked_private_key: Mapped[bytes | None]
+    # Encrypted under the deployment's local key, so a database dump alone
+    # does not yield working second factors.
+    sealed_totp_secret: Mapped[bytes | None]
+    # The last accepted TOTP time step: a code is never accepted twice.
+    totp_last_step: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invite(Base):
+    """A one-time link with which a person sets up their account."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Only a hash of the token is stored: a database reader cannot use it.
+    token_hash: Mapped[bytes] = mapped_column(unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+class StaffSession(Base):
+    """A logged-in browser.  The row alone cannot use the private key.
+
+    ``ref`` is SHA-256 of the session id; ``sealed_private_key`` is the
+    account's private key encrypted under a secret that only the cookie holds.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[bytes] = mapped_column(unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    sealed_private_key: Mapped[bytes]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,95 @@
+"""Reports: plain triage columns, sealed fields and key wraps (DESIGN §4)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.models.base import Base
+
+
+class Status(StrEnum):
+    """Where a case is in triage."""
+
+    NEW = "new"
+    IN_REVIEW = "in-review"
+    NEEDS_INFO = "needs-info"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+
+
+class Report(Base):
+    """One submission.  Only coarse, queryable facts are plain."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_queue", "status", "received_on"),
+        Index("ix_reports_region", "region"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, not sequential: the id reveals neither volume nor order.
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    urgent: Mapped[bool] = mapped_column(default=False)
+    region: Mapped[str] = mapped_column(String(32))
+    # "YYYY-MM"; the exact date is sealed.
+    incident_month: Mapped[str | None] = mapped_column(String(7))
+    # Day only: a time of receipt could be joined with a network log.
+    received_on: Mapped[date]
+    language: Mapped[str] = mapped_column(String(5))
+    # Derived from the receipt by a slow KDF; reveals nothing about it.
+    lookup_id: Mapped[bytes] = mapped_column(unique=True)
+    submitter_public_key: Mapped[bytes]
+
+    violations: Mapped[list[ReportViolation]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ReportViolation.code"
+    )
+    fields: Mapped[list[SealedField]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+    wraps: Mapped[list[KeyWrap]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ReportViolation(Base):
+    """A violation-type code attached to a report (plain, for filtering)."""
+
+    __tablename__ = "report_violations"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class SealedField(Base):
+    """One sealed field of a report: AEAD under the report's data key."""
+
+    __tablename__ = "sealed_fields"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ciphertext: Mapped[bytes]
+
+
+class KeyWrap(Base):
+    """The report's data key, HPKE-wrapped to one staff account or to escrow.
+
+    Access control is this row: no wrap, no key (DESIGN §2, promise 6).
+    """
+
+    __tablename__ = "key_wraps"
+    __table_args__ = (UniqueConstraint("report_id", "account_id", "escrow"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    escrow: Mapped[bool] = mapped_column(default=False)
+    wrapped: Mapped[bytes]
