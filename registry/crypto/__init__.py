@@ -1,0 +1,58 @@
+"""Sviedka's pure cryptography: bytes in, bytes out; no Flask, no database.
+
+Every envelope starts with a version byte and a kind byte (see
+:mod:`registry.crypto.envelope`); every failure to open raises
+:class:`CannotOpen`.  Functions that draw randomness take an optional
+``rng`` (default ``os.urandom``) so tests can be reproducible.
+"""
+
+from __future__ import annotations
+
+from registry.crypto.errors import CannotOpen
+from registry.crypto.fields import new_data_key, open_field, seal_field
+from registry.crypto.hpke_wrap import (
+    open_with_private_key,
+    seal_to_public_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from registry.crypto.kdf import Argon2Params
+from registry.crypto.keys import KeyPair, generate_keypair, keypair_from_seed, public_key_of
+from registry.crypto.local import open_local, seal_local
+from registry.crypto.passwords import lock_private_key, unlock_private_key
+from registry.crypto.receipts import (
+    RECEIPT_ALPHABET,
+    ReceiptKeys,
+    derive_receipt_keys,
+    generate_receipt,
+    normalize_receipt,
+)
+from registry.crypto.sessions import new_session_secret, open_for_session, seal_for_session
+
+__all__ = [
+    "RECEIPT_ALPHABET",
+    "Argon2Params",
+    "CannotOpen",
+    "KeyPair",
+    "ReceiptKeys",
+    "derive_receipt_keys",
+    "generate_keypair",
+    "generate_receipt",
+    "keypair_from_seed",
+    "lock_private_key",
+    "new_data_key",
+    "new_session_secret",
+    "normalize_receipt",
+    "open_field",
+    "open_for_session",
+    "open_local",
+    "open_with_private_key",
+    "public_key_of",
+    "seal_field",
+    "seal_for_session",
+    "seal_local",
+    "seal_to_public_key",
+    "unlock_private_key",
+    "unwrap_data_key",
+    "wrap_data_key",
+]

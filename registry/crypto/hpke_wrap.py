@@ -1,0 +1,79 @@
+"""HPKE (RFC 9180) base mode, single shot, to a hybrid ML-KEM-768 + X25519 public key.
+
+Envelope body: the HPKE output itself (encapsulated key, 1120 bytes, then
+ciphertext and 16-byte tag).  The header, a label and the context are bound
+through HPKE ``info``, since the single-shot API takes no associated data.
+"""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hpke
+
+from registry.crypto.envelope import Kind, associated_data, body_of, header
+from registry.crypto.errors import CannotOpen
+from registry.crypto.keys import load_private_key, load_public_key
+
+DATA_KEY_LENGTH = 32
+
+# WHY this suite: the hybrid KEM stays secure if either ML-KEM-768 (against a
+# future quantum adversary recording today's traffic) or X25519 (against a
+# flaw in the young lattice scheme) holds; ChaCha20-Poly1305 matches the AEAD
+# used everywhere else in this package.
+SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+
+
+def _seal(plaintext: bytes, public_key: bytes, kind: Kind, *context: str) -> bytes:
+    recipient = load_public_key(public_key)
+    # WHY info: it enters the HPKE key schedule, so an envelope opened with
+    # another report id / purpose derives another key and fails.
+    info = associated_data(kind, *context)
+    return header(kind) + SUITE.encrypt(plaintext, recipient, info)
+
+
+def _open(sealed: bytes, private_key: bytes, kind: Kind, *context: str) -> bytes:
+    body = body_of(sealed, kind)
+    recipient = load_private_key(private_key)
+    info = associated_data(kind, *context)
+    try:
+        return SUITE.decrypt(body, recipient, info)
+    except (InvalidTag, ValueError):
+        # WHY "from None": no chained library error tells which check failed.
+        raise CannotOpen() from None
+
+
+def wrap_data_key(dek: bytes, public_key: bytes, *, report_id: str) -> bytes:
+    """Wrap a 32-byte report data key to a reviewer's or escrow's public key.
+
+    Raises ValueError if ``dek`` is not 32 bytes or ``public_key`` is malformed.
+    """
+    if len(dek) != DATA_KEY_LENGTH:
+        raise ValueError("a data key is 32 bytes")
+    return _seal(dek, public_key, Kind.WRAP, report_id)
+
+
+def unwrap_data_key(wrapped: bytes, private_key: bytes, *, report_id: str) -> bytes:
+    """Recover the data key wrapped for ``report_id``; CannotOpen on any failure."""
+    dek = _open(wrapped, private_key, Kind.WRAP, report_id)
+    # WHY check even though authenticated: a wrap of something that is not a
+    # data key is a bug upstream and must not be used as one.
+    if len(dek) != DATA_KEY_LENGTH:
+        raise CannotOpen()
+    return dek
+
+
+def seal_to_public_key(
+    plaintext: bytes, public_key: bytes, *, report_id: str, purpose: str
+) -> bytes:
+    """Seal a message (e.g. a reply to the submitter) so only ``public_key``'s owner opens it.
+
+    Raises ValueError if ``public_key`` is malformed.
+    """
+    return _seal(plaintext, public_key, Kind.SUBMITTER_MESSAGE, report_id, purpose)
+
+
+def open_with_private_key(
+    sealed: bytes, private_key: bytes, *, report_id: str, purpose: str
+) -> bytes:
+    """Open a message made by :func:`seal_to_public_key`; CannotOpen on any failure."""
+    return _open(sealed, private_key, Kind.SUBMITTER_MESSAGE, report_id, purpose)

@@ -1,0 +1,24 @@
+"""Small secrets (e.g. TOTP seeds) sealed under the deployment's local key.
+
+WHY: a leak of the database alone (a backup, an SQL injection) must not
+reveal these secrets; the local key lives on disk outside the database.
+"""
+
+from __future__ import annotations
+
+from registry.crypto import aead
+from registry.crypto.envelope import Kind
+from registry.crypto.randomness import Rng
+
+
+def seal_local(key: bytes, plaintext: bytes, *, context: str, rng: Rng | None = None) -> bytes:
+    """Encrypt ``plaintext`` under the 32-byte local ``key``, bound to ``context``.
+
+    Raises ValueError if ``key`` is not 32 bytes.
+    """
+    return aead.seal(key, plaintext, kind=Kind.LOCAL, context=(context,), rng=rng)
+
+
+def open_local(key: bytes, sealed: bytes, *, context: str) -> bytes:
+    """Decrypt a value sealed by :func:`seal_local`; CannotOpen on any failure."""
+    return aead.open_(key, sealed, kind=Kind.LOCAL, context=(context,))
