@@ -1,0 +1,63 @@
+"""Sviedka: a sealed police-misconduct incident registry."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import ROOT, Config
+from registry import db, extensions, i18n, labels, security
+from registry.keyring import load_keyring
+
+
+def create_app(cfg: Config | None = None) -> Flask:
+    """Application factory: build a configured app for ``cfg``.
+
+    Without an argument the configuration comes from the environment
+    (``Config.from_env``), which is what gunicorn and the CLI use.
+    """
+    cfg = cfg or Config.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "registry" / "static"),
+    )
+    cfg.instance_dir.mkdir(parents=True, exist_ok=True)
+    ring = load_keyring(cfg.keys_dir)
+    app.extensions["registry.config"] = cfg
+    app.extensions["registry.keyring"] = ring
+    app.config.update(
+        SECRET_KEY=ring.flask_secret,
+        TESTING=cfg.testing,
+        # Flask's own cookie carries only the CSRF token and short-lived
+        # enrolment state; staff sessions live server-side (auth.sessions).
+        SESSION_COOKIE_NAME="sv",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=cfg.secure_cookies,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        RATELIMIT_ENABLED=cfg.ratelimit_enabled,
+        RATELIMIT_STORAGE_URI=cfg.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=False,
+    )
+    db.init_app(app, cfg.database_url)
+    extensions.init_app(app)
+    i18n.init_app(app)
+    labels.init_app(app)
+    security.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from registry.auth import loader  # noqa: F401  (registers the Flask-Login loader)
+    from registry.auth.views import bp as auth_bp
+    from registry.errors import register_error_handlers
+    from registry.intake.views import bp as intake_bp
+    from registry.reforms.views import bp as reforms_bp
+    from registry.review.views import bp as review_bp
+
+    for blueprint in (intake_bp, auth_bp, review_bp, reforms_bp, i18n.bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)

@@ -1,0 +1,1 @@
+"""Staff accounts: invites, passwords, TOTP, login and sessions."""

@@ -1,0 +1,54 @@
+"""Who is logged in: Flask-Login fed from the server-side session cookie."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Request, abort, g
+
+from registry import db, runtime
+from registry.auth.sessions import (
+    COOKIE,
+    CannotOpen,
+    LiveSession,
+    Timeouts,
+    resume_session,
+    session_private_key,
+)
+from registry.extensions import login_manager
+from registry.models import Account
+
+
+def timeouts() -> Timeouts:
+    """Session lifetimes from configuration."""
+    cfg = runtime.config()
+    return Timeouts(
+        idle=timedelta(minutes=cfg.session_idle_minutes),
+        absolute=timedelta(hours=cfg.session_absolute_hours),
+    )
+
+
+@login_manager.request_loader
+def load_account(request: Request) -> Account | None:
+    """Identity comes only from the staff session cookie, checked server-side."""
+    live = resume_session(db.session(), request.cookies.get(COOKIE), timeouts())
+    if live is None:
+        return None
+    g.live_session = live
+    return live.account
+
+
+def live_session() -> LiveSession:
+    """The current request's staff session (the view must be login-protected)."""
+    live: LiveSession | None = g.get("live_session")
+    if live is None:
+        abort(401)
+    return live
+
+
+def private_key() -> bytes:
+    """The logged-in person's private key, opened with the cookie's secret."""
+    try:
+        return session_private_key(live_session())
+    except CannotOpen:
+        abort(401)

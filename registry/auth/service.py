@@ -1,0 +1,210 @@
+"""Account life cycle: invite → password → TOTP → login.
+
+Every function takes an explicit database session and raises
+:class:`AuthError` subclasses; views turn them into messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from registry.auth import totp
+from registry.auth.passwords import password_problem
+from registry.crypto import (
+    Argon2Params,
+    CannotOpen,
+    generate_keypair,
+    lock_private_key,
+    open_local,
+    seal_local,
+    unlock_private_key,
+)
+from registry.models import Account, Invite, Role
+from registry.models.base import utcnow
+
+
+def _totp_context(account: Account) -> str:
+    # Bound to the account id: a seed copied into another account's row by
+    # someone with database write access does not open there.
+    return f"totp-secret/{account.id}"
+
+
+class AuthError(Exception):
+    """Base of the account errors."""
+
+
+class InviteInvalid(AuthError):
+    """The invite link is unknown, used or expired."""
+
+
+class WeakPassword(AuthError):
+    """The chosen password breaks the policy; ``reason`` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EmailTaken(AuthError):
+    """Another active account already uses this email."""
+
+
+class CodeRejected(AuthError):
+    """A TOTP code was wrong, stale or already used."""
+
+
+class LoginFailed(AuthError):
+    """Email, password or code is wrong.  Deliberately says no more."""
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(b"sviedka/invite\x00" + token.encode()).digest()
+
+
+def create_invite(db: Session, *, email: str | None, role: Role, valid_for: timedelta) -> str:
+    """Create a one-time invite; return the token for the link.
+
+    Only the token's hash is stored, so the link cannot be rebuilt from the
+    database.  ``email`` is ``None`` for the first-admin setup link, where
+    the person types their own.
+    """
+    token = secrets.token_urlsafe(32)
+    db.add(
+        Invite(
+            token_hash=_token_hash(token),
+            email=(email or "").strip().lower(),
+            role=role.value,
+            expires_at=utcnow() + valid_for,
+        )
+    )
+    return token
+
+
+def ensure_setup_invite(db: Session, valid_for: timedelta) -> str | None:
+    """When no active admin exists, return a fresh first-admin setup token.
+
+    Older unused setup links are deleted first, so only the newest printed
+    link works.  Returns ``None`` once an admin exists.
+    """
+    admins = db.scalar(
+        select(func.count())
+        .select_from(Account)
+        .where(Account.role == Role.ADMIN.value, Account.active.is_(True))
+    )
+    if admins:
+        return None
+    db.execute(delete(Invite).where(Invite.email == "", Invite.used_at.is_(None)))
+    return create_invite(db, email=None, role=Role.ADMIN, valid_for=valid_for)
+
+
+def find_invite(db: Session, token: str) -> Invite:
+    """The unused, unexpired invite for ``token``, else :class:`InviteInvalid`."""
+    invite = db.scalars(select(Invite).where(Invite.token_hash == _token_hash(token))).first()
+    if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
+        raise InviteInvalid()
+    return invite
+
+
+def choose_password(
+    db: Session,
+    invite: Invite,
+    *,
+    email: str,
+    password: str,
+    params: Argon2Params,
+    local_key: bytes,
+) -> Account:
+    """Create (or restart) the invited account with a new key pair.
+
+    The account stays inactive until TOTP is confirmed; an inactive account
+    receives no report keys, so restarting the flow loses nothing.
+    """
+    email = (invite.email or email).strip().lower()
+    problem = password_problem(password, email=email)
+    if problem:
+        raise WeakPassword(problem)
+    account = db.get(Account, invite.account_id) if invite.account_id else None
+    if account is None:
+        if db.scalars(select(Account).where(Account.email == email)).first() is not None:
+            raise EmailTaken()
+        account = Account(email=email, role=invite.role, active=False)
+        db.add(account)
+    keypair = generate_keypair()
+    account.email = email
+    account.public_key = keypair.public
+    account.locked_private_key = lock_private_key(keypair.private, password, params=params)
+    db.flush()
+    account.sealed_totp_secret = seal_local(
+        local_key, totp.new_secret(), context=_totp_context(account)
+    )
+    account.totp_last_step = None
+    invite.account_id = account.id
+    return account
+
+
+def totp_secret(account: Account, local_key: bytes) -> bytes:
+    """The account's TOTP seed, opened with the deployment's local key."""
+    if account.sealed_totp_secret is None:
+        raise CannotOpen()
+    return open_local(local_key, account.sealed_totp_secret, context=_totp_context(account))
+
+
+def confirm_totp(
+    db: Session, invite: Invite, account: Account, code: str, local_key: bytes
+) -> None:
+    """Activate the account once the person proves their app shows the code."""
+    step = totp.accept(totp_secret(account, local_key), code, last_step=account.totp_last_step)
+    if step is None:
+        raise CodeRejected()
+    account.totp_last_step = step
+    account.active = True
+    invite.used_at = utcnow()
+
+
+@lru_cache(maxsize=4)
+def _decoy(params: Argon2Params) -> bytes:
+    return lock_private_key(os.urandom(96), secrets.token_hex(16), params=params)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """A successful login: the account and its unlocked private key."""
+
+    account: Account
+    private_key: bytes
+
+
+def authenticate(
+    db: Session, *, email: str, password: str, code: str, params: Argon2Params, local_key: bytes
+) -> Authenticated:
+    """Check email, password and TOTP; return the unlocked key.
+
+    The password is checked by unlocking the private key (the AEAD tag is
+    the verifier).  An unknown email costs the same Argon2id work against a
+    decoy, so timing does not tell which emails have accounts.
+    """
+    account = db.scalars(
+        select(Account).where(Account.email == email.strip().lower(), Account.active.is_(True))
+    ).first()
+    if account is None or account.locked_private_key is None:
+        with contextlib.suppress(CannotOpen):
+            unlock_private_key(_decoy(params), password)
+        raise LoginFailed()
+    try:
+        private_key = unlock_private_key(account.locked_private_key, password)
+    except CannotOpen:
+        raise LoginFailed() from None
+    step = totp.accept(totp_secret(account, local_key), code, last_step=account.totp_last_step)
+    if step is None:
+        raise LoginFailed()
+    account.totp_last_step = step
+    return Authenticated(account=account, private_key=private_key)

@@ -1,0 +1,132 @@
+"""``registry`` — operator commands.
+
+``registry init`` is what ``make run`` calls before serving: it never asks
+a question.  ``registry escrow create`` asks for a passphrase (or reads it
+from a file) because the operator must choose it.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import TextIO
+
+import click
+from flask import Flask
+
+from config import Config
+from registry import create_app, db, runtime
+from registry.auth import service as auth
+from registry.escrow import EscrowExists, create_escrow
+from registry.migrate import upgrade
+from registry.models import Role
+from registry.reforms.service import load_catalogue
+from registry.taxonomy.service import load_vocabularies
+
+NO_ESCROW_WARNING = """
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!! WARNING: no escrow key (keys/escrow.pub).                          !!
+!! Reports received now are UNRECOVERABLE if every reviewer forgets   !!
+!! their password. Create one:  registry escrow create                !!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+"""
+
+
+def _app() -> Flask:
+    return create_app(Config.from_env())
+
+
+@click.group()
+def main() -> None:
+    """Operate a Sviedka registry."""
+
+
+@main.command()
+def init() -> None:
+    """Migrate the database, load the catalogue, create key material."""
+    app = _app()
+    cfg = runtime_config(app)
+    upgrade(cfg.database_url)
+    with app.app_context():
+        dbs = db.session()
+        terms = load_vocabularies(dbs)
+        items = load_catalogue(dbs)
+        token = auth.ensure_setup_invite(dbs, timedelta(hours=cfg.invite_valid_hours))
+        dbs.commit()
+        escrow = runtime.keyring().escrow_public
+    click.echo(f"Database ready; {terms} vocabulary terms and {items} catalogue items loaded.")
+    if escrow is None:
+        click.echo(NO_ESCROW_WARNING, err=True)
+    if token:
+        click.echo(
+            "No administrator exists yet. Open this one-time setup link (valid "
+            f"{cfg.invite_valid_hours} h) to choose a password and enrol TOTP:"
+        )
+        click.echo(f"    {cfg.base_url}/staff/invite/{token}")
+
+
+def runtime_config(app: Flask) -> Config:
+    """The configuration an app was built with."""
+    cfg: Config = app.extensions["registry.config"]
+    return cfg
+
+
+@main.command()
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+def invite(email: str, role: str) -> None:
+    """Print a one-time invite link for EMAIL (valid 72 h)."""
+    app = _app()
+    cfg = runtime_config(app)
+    with app.app_context():
+        dbs = db.session()
+        token = auth.create_invite(
+            dbs, email=email, role=Role(role), valid_for=timedelta(hours=cfg.invite_valid_hours)
+        )
+        dbs.commit()
+    click.echo(f"{cfg.base_url}/staff/invite/{token}")
+
+
+@main.group()
+def escrow() -> None:
+    """The offline escrow key."""
+
+
+@escrow.command("create")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the locked private key (default: instance/escrow-private.key).",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.File("r"),
+    default=None,
+    help="Read the passphrase from this file instead of asking.",
+)
+def escrow_create(out: Path | None, passphrase_file: TextIO | None) -> None:
+    """Create the escrow key pair; print where the private half went."""
+    cfg = Config.from_env()
+    out = out or cfg.instance_dir / "escrow-private.key"
+    if passphrase_file is not None:
+        passphrase = passphrase_file.read().rstrip("\n")
+    else:
+        passphrase = click.prompt("Escrow passphrase", hide_input=True, confirmation_prompt=True)
+    if len(passphrase) < 16:
+        click.echo("The passphrase must have at least 16 characters.", err=True)
+        sys.exit(2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        public = create_escrow(cfg.keys_dir, out, passphrase, runtime.escrow_params(cfg))
+    except EscrowExists as exists:
+        click.echo(f"An escrow key is already installed: {exists}", err=True)
+        sys.exit(1)
+    except FileExistsError:
+        click.echo(f"{out} exists; refusing to overwrite it.", err=True)
+        sys.exit(1)
+    click.echo(f"Escrow public key: {public}")
+    click.echo(f"Escrow PRIVATE key (passphrase-locked): {out}")
+    click.echo("Move the private key file OFFLINE now and delete it from this server.")

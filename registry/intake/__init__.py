@@ -1,0 +1,1 @@
+"""The public report form and the receipt."""

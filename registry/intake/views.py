@@ -1,0 +1,84 @@
+"""Public pages: landing, report form, receipt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from registry import db, runtime
+from registry.choices import options
+from registry.extensions import limiter
+from registry.i18n import current_language
+from registry.intake import service
+from registry.intake.forms import ReceiptSavedForm, ReportForm, month_choices, year_choices
+from registry.taxonomy.service import choices
+
+bp = Blueprint("intake", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    """Landing page: what this is, how safe it is, where to start."""
+    return render_template("intake/index.html")
+
+
+def _prepare(form: ReportForm, today: datetime) -> None:
+    lang, dbs = current_language(), db.session()
+    form.region.choices = options([("", "—"), *choices(dbs, "regions", lang)])
+    form.violations.choices = options(choices(dbs, "violation_types", lang))
+    form.year.choices = year_choices(today.date())
+    form.month.choices = month_choices()
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@limiter.limit("120 per minute", methods=["POST"])
+def new_report() -> ResponseReturnValue:
+    """The report form; on success, the receipt page (shown once)."""
+    # The day of receipt is all the server records of "when" (promise 3).
+    now = datetime.now(UTC)
+    form = ReportForm()
+    _prepare(form, now)
+    if form.validate_on_submit():
+        month = (
+            f"{form.year.data}-{form.month.data}" if form.year.data and form.month.data else None
+        )
+        data = service.ReportInput(
+            narrative=form.narrative.data or "",
+            region=form.region.data or "",
+            incident_month=month,
+            violations=tuple(form.violations.data or ()),
+            language=current_language(),
+        )
+        ring, cfg = runtime.keyring(), runtime.config()
+        keys = service.SealingKeys(
+            ring.receipt_salt, runtime.receipt_params(cfg), ring.escrow_public
+        )
+        try:
+            done = service.submit_report(db.session(), data, keys, today=now.date())
+        except service.InvalidReport as bad:
+            getattr(form, bad.field).errors = [_("Please check this answer.")]
+        else:
+            saved = ReceiptSavedForm(formdata=None, receipt=done.receipt)
+            return render_template("intake/receipt.html", form=saved, receipt=done.receipt)
+    return render_template("intake/report.html", form=form)
+
+
+@bp.post("/report/saved")
+def receipt_saved() -> ResponseReturnValue:
+    """Leave the receipt page only once the person confirms they saved it."""
+    form = ReceiptSavedForm()
+    receipt = form.receipt.data or ""
+    if not service.receipt_shape_ok(receipt):
+        abort(400)
+    if form.validate_on_submit():
+        return redirect(url_for("intake.done"), code=303)
+    return render_template("intake/receipt.html", form=form, receipt=receipt)
+
+
+@bp.get("/report/done")
+def done() -> str:
+    """Thank-you page with what happens next."""
+    return render_template("intake/done.html")

@@ -1,0 +1,73 @@
+"""Deployment key material in ``keys/``.
+
+- ``secret.key``: 32 random bytes, created on first start with mode 0600.
+  Sub-keys are derived from it with HKDF for distinct jobs (Flask's cookie
+  signing key, the local key that seals TOTP seeds, the receipt salt), so one
+  job's key never doubles as another's.
+- ``escrow.pub``: the escrow public key.  Its private half never stays here.
+
+Nothing in this directory opens a report: the report keys are wrapped to
+reviewers' and escrow's public keys only (DESIGN §2, promise 1).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
+ESCROW_PUBLIC_FILE = "escrow.pub"
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """Keys derived from the deployment secret, plus the escrow public key."""
+
+    flask_secret: bytes
+    local_key: bytes
+    receipt_salt: bytes
+    escrow_public: bytes | None
+
+
+def _derive(secret: bytes, label: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label.encode()).derive(secret)
+
+
+def ensure_secret(keys_dir: Path) -> bytes:
+    """Read ``secret.key``, creating it (0600) when missing."""
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    path = keys_dir / SECRET_FILE
+    if not path.exists():
+        # O_EXCL: two workers starting at once cannot overwrite each other's key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(32))
+    secret = path.read_bytes()
+    if len(secret) != 32:
+        raise RuntimeError(f"{path} is damaged: expected 32 bytes")
+    return secret
+
+
+def load_keyring(keys_dir: Path) -> Keyring:
+    """Load (creating when needed) the deployment keyring."""
+    secret = ensure_secret(keys_dir)
+    escrow_path = keys_dir / ESCROW_PUBLIC_FILE
+    escrow = None
+    if escrow_path.exists():
+        # Imported here: escrow.py depends on this module for the file name.
+        from registry.escrow import PUBLIC_HEADER, dearmor
+
+        escrow = dearmor(PUBLIC_HEADER, escrow_path.read_text(encoding="ascii"))
+    return Keyring(
+        flask_secret=_derive(secret, "sviedka/flask-secret"),
+        local_key=_derive(secret, "sviedka/local-key"),
+        receipt_salt=_derive(secret, "sviedka/receipt-salt")[:16],
+        escrow_public=escrow,
+    )

@@ -1,0 +1,1 @@
+"""The reform-proposal catalogue and the mapping of cases to proposals."""

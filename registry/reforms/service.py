@@ -1,0 +1,166 @@
+"""Catalogue loading, reading, and mapping cases to proposals."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.crypto import seal_field
+from registry.models import (
+    CaseMapping,
+    ReformBlock,
+    ReformProposal,
+    ReformTheme,
+    Report,
+    Strength,
+)
+from registry.review.service import data_key_for, rationale_field
+
+DATA_FILE = Path(__file__).parent / "data" / "catalogue.json"
+RATIONALE_MAX = 10_000
+
+
+class InvalidMapping(ValueError):
+    """Unknown proposal or strength, or an empty or too long rationale."""
+
+
+def _fill(row: ReformBlock | ReformTheme | ReformProposal, item: dict[str, Any]) -> None:
+    row.position = item["position"]
+    row.source = item["source"]
+    for lang in ("be", "ru", "en"):
+        setattr(row, f"title_{lang}", item["title"][lang])
+        setattr(row, f"description_{lang}", item.get("description", {}).get(lang, ""))
+
+
+def load_catalogue(db: Session, path: Path = DATA_FILE) -> int:
+    """Insert or update blocks, themes and proposals from the data file.
+
+    Rows are upserted by code and never deleted, because mappings point at
+    proposal codes; a coordinator retires a proposal by deactivating it.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    count = 0
+    for item in data["blocks"]:
+        block = db.get(ReformBlock, item["code"]) or ReformBlock(code=item["code"])
+        _fill(block, item)
+        db.add(block)
+        count += 1
+    db.flush()
+    for item in data["themes"]:
+        theme = db.get(ReformTheme, item["code"]) or ReformTheme(code=item["code"])
+        _fill(theme, item)
+        theme.block_code = item["block"]
+        db.add(theme)
+        count += 1
+    db.flush()
+    for item in data["proposals"]:
+        proposal = db.get(ReformProposal, item["code"]) or ReformProposal(code=item["code"])
+        _fill(proposal, item)
+        proposal.theme_code = item["theme"]
+        proposal.standards = list(item.get("standards", []))
+        db.add(proposal)
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class ThemeEntry:
+    """A theme and its proposals."""
+
+    theme: ReformTheme
+    proposals: list[ReformProposal]
+
+
+@dataclass(frozen=True)
+class BlockEntry:
+    """A block, its themes and their proposals."""
+
+    block: ReformBlock
+    themes: list[ThemeEntry]
+
+
+def catalogue(db: Session) -> list[BlockEntry]:
+    """The whole catalogue as a tree, in display order."""
+    proposals = list(
+        db.scalars(
+            select(ReformProposal)
+            .where(ReformProposal.active.is_(True))
+            .order_by(ReformProposal.position)
+        )
+    )
+    themes = list(db.scalars(select(ReformTheme).order_by(ReformTheme.position)))
+    blocks = list(db.scalars(select(ReformBlock).order_by(ReformBlock.position)))
+    return [
+        BlockEntry(
+            block=block,
+            themes=[
+                ThemeEntry(theme=t, proposals=[p for p in proposals if p.theme_code == t.code])
+                for t in themes
+                if t.block_code == block.code
+            ],
+        )
+        for block in blocks
+    ]
+
+
+def active_proposals(db: Session) -> list[ReformProposal]:
+    """Proposals a case can be mapped to."""
+    return list(
+        db.scalars(
+            select(ReformProposal)
+            .where(ReformProposal.active.is_(True))
+            .order_by(ReformProposal.code)
+        )
+    )
+
+
+def map_case(
+    db: Session,
+    report: Report,
+    *,
+    account_id: int,
+    private_key: bytes,
+    proposal_code: str,
+    strength: str,
+    rationale: str,
+) -> CaseMapping:
+    """Map ``report`` to a proposal with a sealed rationale (or update it).
+
+    The reviewer must hold the report's key: the rationale is sealed under
+    the report's data key, so mapping without access is impossible.
+    """
+    proposal = db.get(ReformProposal, proposal_code)
+    if proposal is None or not proposal.active:
+        raise InvalidMapping("proposal")
+    if strength not in {s.value for s in Strength}:
+        raise InvalidMapping("strength")
+    if not rationale.strip() or len(rationale) > RATIONALE_MAX:
+        raise InvalidMapping("rationale")
+    dek = data_key_for(db, report, account_id, private_key)
+    sealed = seal_field(
+        dek, rationale.encode(), report_id=report.public_id, field=rationale_field(proposal_code)
+    )
+    mapping = db.get(CaseMapping, (report.id, proposal_code)) or CaseMapping(
+        report_id=report.id, proposal_code=proposal_code
+    )
+    mapping.strength = strength
+    mapping.sealed_rationale = sealed
+    mapping.created_by = account_id
+    db.add(mapping)
+    return mapping
+
+
+def cases_for_proposal(db: Session, proposal_code: str) -> list[tuple[Report, str]]:
+    """Reports mapped to a proposal, with the strength of each mapping."""
+    rows = db.execute(
+        select(Report, CaseMapping.strength)
+        .join(CaseMapping, CaseMapping.report_id == Report.id)
+        .where(CaseMapping.proposal_code == proposal_code)
+        .order_by(Report.received_on.desc())
+    )
+    return [(report, strength) for report, strength in rows]

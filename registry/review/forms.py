@@ -1,0 +1,28 @@
+"""Forms of the reviewer pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from registry.choices import options
+from registry.reforms.service import RATIONALE_MAX
+
+
+class MappingForm(FlaskForm):
+    """Map the case to a proposal, with a sealed rationale."""
+
+    proposal = SelectField(_l("Reform proposal"), validators=[DataRequired()])
+    strength = RadioField(
+        _l("How strongly does this case support it?"),
+        choices=options([("illustrates", _l("Illustrates")), ("strong", _l("Strong evidence"))]),
+        default="illustrates",
+        validators=[DataRequired()],
+    )
+    rationale = TextAreaField(
+        _l("Rationale"),
+        validators=[DataRequired(message=_l("Please explain why.")), Length(max=RATIONALE_MAX)],
+        description=_l("Encrypted like the report. Seen only by staff who can open this case."),
+    )

@@ -1,0 +1,124 @@
+"""Reading cases: the queue from plain columns, the case page from sealed ones.
+
+Opening a case needs the reviewer's private key and a key wrap addressed to
+that reviewer.  Without the wrap the data key cannot be unwrapped, so the
+refusal is cryptographic, not only a check in a view (promise 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from registry.crypto import CannotOpen, open_field, unwrap_data_key
+from registry.intake.service import NARRATIVE
+from registry.models import CaseMapping, KeyWrap, Report, SealedField
+
+PAGE_SIZE = 50
+
+
+class NoAccess(Exception):
+    """The reviewer holds no key for this report (or it does not exist)."""
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """Filters on plain columns; ``None`` means "any"."""
+
+    status: str | None = None
+    region: str | None = None
+
+
+def queue_query(filters: QueueFilters) -> Select[Report]:
+    """The queue as a ``Select``, newest first; the view paginates it."""
+    query = select(Report).order_by(Report.received_on.desc(), Report.id.desc())
+    if filters.status:
+        query = query.where(Report.status == filters.status)
+    if filters.region:
+        query = query.where(Report.region == filters.region)
+    return query
+
+
+def queue_page(db: Session, filters: QueueFilters, page: int) -> list[Report]:
+    """One page of the queue."""
+    offset = max(page - 1, 0) * PAGE_SIZE
+    return list(db.scalars(queue_query(filters).limit(PAGE_SIZE).offset(offset)))
+
+
+def find_report(db: Session, public_id: str) -> Report:
+    """The report with ``public_id``, else :class:`NoAccess`."""
+    report = db.scalars(select(Report).where(Report.public_id == public_id)).first()
+    if report is None:
+        raise NoAccess()
+    return report
+
+
+def data_key_for(db: Session, report: Report, account_id: int, private_key: bytes) -> bytes:
+    """Unwrap the report's data key with the reviewer's private key."""
+    wrap = db.scalars(
+        select(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == account_id)
+    ).first()
+    if wrap is None:
+        raise NoAccess()
+    try:
+        return unwrap_data_key(wrap.wrapped, private_key, report_id=report.public_id)
+    except CannotOpen:
+        raise NoAccess() from None
+
+
+@dataclass(frozen=True)
+class MappingView:
+    """A proposal a case supports, with its opened rationale."""
+
+    proposal_code: str
+    strength: str
+    rationale: str
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything the case page shows, decrypted for this request only."""
+
+    report: Report
+    narrative: str
+    violations: list[str]
+    mappings: list[MappingView]
+
+
+def rationale_field(proposal_code: str) -> str:
+    """Sealed-field name binding a rationale to its proposal."""
+    return f"rationale:{proposal_code}"
+
+
+def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) -> CaseView:
+    """Open every sealed part of a case the reviewer holds a key for."""
+    report = find_report(db, public_id)
+    dek = data_key_for(db, report, account_id, private_key)
+    sealed = db.get(SealedField, (report.id, NARRATIVE))
+    narrative = (
+        open_field(dek, sealed.ciphertext, report_id=public_id, field=NARRATIVE).decode()
+        if sealed
+        else ""
+    )
+    mappings = [
+        MappingView(
+            proposal_code=m.proposal_code,
+            strength=m.strength,
+            rationale=open_field(
+                dek, m.sealed_rationale, report_id=public_id, field=rationale_field(m.proposal_code)
+            ).decode(),
+        )
+        for m in db.scalars(
+            select(CaseMapping)
+            .where(CaseMapping.report_id == report.id)
+            .order_by(CaseMapping.proposal_code)
+        )
+    ]
+    return CaseView(
+        report=report,
+        narrative=narrative,
+        violations=[v.code for v in report.violations],
+        mappings=mappings,
+    )

@@ -1,0 +1,96 @@
+"""Reviewer pages: the queue and the case page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from registry import db
+from registry.auth import loader
+from registry.choices import options
+from registry.i18n import current_language
+from registry.reforms import service as reforms
+from registry.review import service
+from registry.review.forms import MappingForm
+from registry.taxonomy.service import choices, titles
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+@bp.get("/")
+def queue() -> str:
+    """The queue of reports, from plain columns only."""
+    dbs, lang = db.session(), current_language()
+    filters = service.QueueFilters(
+        status=request.args.get("status") or None, region=request.args.get("region") or None
+    )
+    page = request.args.get("page", 1, type=int) or 1
+    return render_template(
+        "review/queue.html",
+        reports=service.queue_page(dbs, filters, page),
+        filters=filters,
+        page=page,
+        page_size=service.PAGE_SIZE,
+        regions=choices(dbs, "regions", lang),
+        region_titles=titles(dbs, "regions", lang),
+    )
+
+
+def _mapping_form() -> MappingForm:
+    form = MappingForm()
+    lang = current_language()
+    form.proposal.choices = options(
+        (p.code, f"{p.code} — {p.title(lang)}") for p in reforms.active_proposals(db.session())
+    )
+    return form
+
+
+def _render_case(public_id: str, form: MappingForm) -> str:
+    dbs, lang = db.session(), current_language()
+    try:
+        case = service.open_case(dbs, public_id, current_user.id, loader.private_key())
+    except service.NoAccess:
+        abort(404)
+    return render_template(
+        "review/case.html",
+        case=case,
+        form=form,
+        region_titles=titles(dbs, "regions", lang),
+        violation_titles=titles(dbs, "violation_types", lang),
+        proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
+    )
+
+
+@bp.get("/case/<public_id>")
+def case(public_id: str) -> str:
+    """The case page: every sealed field opened for this request."""
+    return _render_case(public_id, _mapping_form())
+
+
+@bp.post("/case/<public_id>/mappings")
+def map_case(public_id: str) -> ResponseReturnValue:
+    """Map the case to a reform proposal."""
+    dbs, form = db.session(), _mapping_form()
+    if not form.validate_on_submit():
+        return _render_case(public_id, form)
+    try:
+        report = service.find_report(dbs, public_id)
+        reforms.map_case(
+            dbs,
+            report,
+            account_id=current_user.id,
+            private_key=loader.private_key(),
+            proposal_code=form.proposal.data or "",
+            strength=form.strength.data or "",
+            rationale=form.rationale.data or "",
+        )
+    except service.NoAccess:
+        abort(404)
+    except reforms.InvalidMapping:
+        form.rationale.errors = [_("Please check this answer.")]
+        return _render_case(public_id, form)
+    dbs.commit()
+    flash(_("The case is mapped to the proposal."))
+    return redirect(url_for("review.case", public_id=public_id), code=303)

@@ -1,0 +1,36 @@
+"""Access to the running app's configuration and keyring."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from config import Config
+from registry.crypto import Argon2Params
+from registry.keyring import Keyring
+
+
+def config() -> Config:
+    """The configuration the app was created with."""
+    cfg: Config = current_app.extensions["registry.config"]
+    return cfg
+
+
+def keyring() -> Keyring:
+    """The deployment keyring loaded at start."""
+    ring: Keyring = current_app.extensions["registry.keyring"]
+    return ring
+
+
+def password_params(cfg: Config) -> Argon2Params:
+    """Argon2id cost for reviewer passwords, from configuration."""
+    return Argon2Params(memory_kib=cfg.password_memory_kib, iterations=cfg.password_iterations)
+
+
+def receipt_params(cfg: Config) -> Argon2Params:
+    """Argon2id cost for receipts, from configuration."""
+    return Argon2Params(memory_kib=cfg.receipt_memory_kib, iterations=cfg.receipt_iterations)
+
+
+def escrow_params(cfg: Config) -> Argon2Params:
+    """Argon2id cost for the escrow private-key file, from configuration."""
+    return Argon2Params(memory_kib=cfg.escrow_memory_kib, iterations=cfg.escrow_iterations, lanes=4)

@@ -1,0 +1,1 @@
+"""Controlled vocabularies: violation types, places, units, regions, …"""

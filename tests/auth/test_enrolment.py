@@ -1,0 +1,205 @@
+"""Invite → password → TOTP enrolment → login, through the real pages."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from registry import db
+from registry.auth import service as auth
+from registry.models import Account, Role, StaffSession
+from tests.helpers import StaffActions, csrf_token, totp_code
+
+
+def _invite(app: Flask, email: str | None, role: Role = Role.REVIEWER) -> str:
+    with app.app_context():
+        session = db.session()
+        token = auth.create_invite(session, email=email, role=role, valid_for=timedelta(hours=72))
+        session.commit()
+    return token
+
+
+def _choose(client: FlaskClient, token: str, password: str, email: str = "") -> str:
+    page = client.get(f"/staff/invite/{token}").get_data(as_text=True)
+    response = client.post(
+        f"/staff/invite/{token}",
+        data={
+            "csrf_token": csrf_token(page),
+            "email": email,
+            "password": password,
+            "confirm": password,
+        },
+    )
+    return (
+        response.get_data(as_text=True)
+        if response.status_code == 200
+        else response.headers["Location"]
+    )
+
+
+def test_full_enrolment_and_login(app: Flask, client: FlaskClient) -> None:
+    token = _invite(app, "new@example.org")
+    assert _choose(client, token, StaffActions.PASSWORD).endswith("/staff/enrol")
+    page = client.get("/staff/enrol").get_data(as_text=True)
+    assert "<svg" in page  # the QR code is inline SVG, no external image
+    secret_text = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page)
+    assert secret_text
+    import base64
+
+    secret = base64.b32decode(secret_text.group(1) + "=" * (-len(secret_text.group(1)) % 8))
+    now = int(time.time() // 30)
+    done = client.post(
+        "/staff/enrol", data={"csrf_token": csrf_token(page), "code": totp_code(secret, now - 1)}
+    )
+    assert done.status_code == 303
+    # The invite cannot be used again.
+    assert client.get(f"/staff/invite/{token}").status_code == 404
+    login = client.get("/staff/login").get_data(as_text=True)
+    ok = client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_token(login),
+            "email": "NEW@example.org",
+            "password": StaffActions.PASSWORD,
+            "code": totp_code(secret, now),
+        },
+    )
+    assert ok.status_code == 303
+    assert client.get("/review/").status_code == 200
+
+
+def test_weak_passwords_are_refused(app: Flask, client: FlaskClient) -> None:
+    token = _invite(app, "weak@example.org")
+    assert "at least 12 characters" in _choose(client, token, "short")
+    assert "too easy to guess" in _choose(client, token, "password1234")
+    assert "too easy to guess" in _choose(client, token, "qwertyuiop123")
+    with app.app_context():
+        assert db.session().scalars(select(Account)).all() == []
+
+
+def test_setup_link_asks_for_email_and_makes_admin(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        session = db.session()
+        token = auth.ensure_setup_invite(session, timedelta(hours=72))
+        session.commit()
+    assert token
+    assert _choose(client, token, StaffActions.PASSWORD, email="boss@example.org").endswith(
+        "/staff/enrol"
+    )
+    with app.app_context():
+        account = db.session().scalars(select(Account)).one()
+        assert (account.email, account.role, account.active) == ("boss@example.org", "admin", False)
+
+
+def test_expired_invite_is_refused(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        session = db.session()
+        token = auth.create_invite(
+            session, email="late@example.org", role=Role.REVIEWER, valid_for=timedelta(seconds=-1)
+        )
+        session.commit()
+    assert client.get(f"/staff/invite/{token}").status_code == 404
+
+
+def test_login_failures_say_the_same_thing(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    reviewer = staff.create("same@example.org")
+    messages = set()
+    for email, password in [
+        ("same@example.org", "wrong password here"),
+        ("nobody@example.org", reviewer.password),
+    ]:
+        page = client.get("/staff/login").get_data(as_text=True)
+        response = client.post(
+            "/staff/login",
+            data={
+                "csrf_token": csrf_token(page),
+                "email": email,
+                "password": password,
+                "code": "123456",
+            },
+        )
+        assert response.status_code == 200
+        messages.add(re.search(r"<li>([^<]+)</li>", response.get_data(as_text=True)).group(1))  # type: ignore[union-attr]
+    assert messages == {"Email, password or code is wrong."}
+
+
+def test_totp_code_cannot_be_replayed(app: Flask, client: FlaskClient, staff: StaffActions) -> None:
+    reviewer = staff.create("replay@example.org")
+    staff.login(client, reviewer)
+    used = staff.last_step(reviewer)
+    assert used is not None
+    other = app.test_client()
+    page = other.get("/staff/login").get_data(as_text=True)
+    response = other.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_token(page),
+            "email": reviewer.email,
+            "password": reviewer.password,
+            "code": totp_code(reviewer.totp_secret, used),
+        },
+    )
+    assert response.status_code == 200
+    assert "Email, password or code is wrong." in response.get_data(as_text=True)
+
+
+def test_logout_deletes_server_session_and_clears_site_data(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    reviewer = staff.create("bye@example.org")
+    staff.login(client, reviewer)
+    cookie = client.get_cookie("sv_staff")
+    assert cookie is not None
+    page = client.get("/review/").get_data(as_text=True)
+    response = client.post("/staff/logout", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 303
+    assert "cookies" in response.headers["Clear-Site-Data"]
+    with app.app_context():
+        assert db.session().scalars(select(StaffSession)).all() == []
+    # The old cookie value no longer opens anything.
+    client.set_cookie("sv_staff", cookie.value)
+    assert client.get("/review/").status_code == 303
+
+
+def test_session_row_holds_no_usable_key(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    reviewer = staff.create("row@example.org")
+    staff.login(client, reviewer)
+    cookie = client.get_cookie("sv_staff")
+    assert cookie is not None
+    # A forged cookie with the right id but a different secret cannot open the key.
+    import base64
+
+    raw = base64.urlsafe_b64decode(cookie.value + "=" * (-len(cookie.value) % 4))
+    forged = base64.urlsafe_b64encode(raw[:32] + bytes(32)).decode().rstrip("=")
+    client.set_cookie("sv_staff", forged)
+    from tests.helpers import submit_report
+
+    public = app.test_client()
+    submit_report(public)
+    with app.app_context():
+        from registry.models import Report
+
+        public_id = db.session().scalars(select(Report)).one().public_id
+    assert client.get(f"/review/case/{public_id}").status_code == 401
+
+
+def test_idle_session_expires(app: Flask, client: FlaskClient, staff: StaffActions) -> None:
+    reviewer = staff.create("idle@example.org")
+    staff.login(client, reviewer)
+    with app.app_context():
+        session = db.session()
+        row = session.scalars(select(StaffSession)).one()
+        row.last_seen_at = row.last_seen_at - timedelta(minutes=31)
+        session.commit()
+    assert client.get("/review/").status_code == 303
+    with app.app_context():
+        assert db.session().scalars(select(StaffSession)).all() == []

@@ -1,0 +1,131 @@
+"""Shared fixtures: the app on each database backend, a client, staff helpers.
+
+Every test that uses ``app`` runs twice: on SQLite (the embedded default)
+and on the PostgreSQL server at 127.0.0.1:5432.  When no PostgreSQL
+answers, the PostgreSQL half is skipped with a loud message.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from config import TestingConfig
+from registry import create_app, db
+from registry.migrate import upgrade
+from registry.models import Base
+from registry.reforms.service import load_catalogue
+from registry.taxonomy.service import load_vocabularies
+from tests.helpers import StaffActions
+
+PG_ADMIN_URL = os.environ.get(
+    "REGISTRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+# Tables loaded once per backend and kept between tests.
+REFERENCE_TABLES = {
+    "vocabulary_terms",
+    "reform_blocks",
+    "reform_themes",
+    "reform_proposals",
+    "alembic_version",
+}
+PG_SKIPPED: list[str] = []
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to connect means "no PostgreSQL here"
+        return f"{type(error).__name__}: {error}".splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped at the end."""
+    problem = _pg_available()
+    if problem:
+        PG_SKIPPED.append(problem)
+        pytest.skip(
+            f"!!! PostgreSQL at {PG_ADMIN_URL} does not answer ({problem}): "
+            "the PostgreSQL half of the suite is NOT RUN !!!"
+        )
+    name = f"sviedka_test_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database with reference data, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'registry.sqlite3'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    upgrade(url)
+    root = tmp_path_factory.mktemp("seed")
+    app = create_app(TestingConfig.for_paths(root / "instance", root / "keys", url))
+    with app.app_context():
+        session = db.session()
+        load_vocabularies(session)
+        load_catalogue(session)
+        session.commit()
+        db.engine().dispose()
+    return url
+
+
+def _clean(app: Flask) -> None:
+    with app.app_context():
+        session = db.session()
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in REFERENCE_TABLES:
+                session.execute(table.delete())
+        session.commit()
+        db.engine().dispose()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app on one backend with temporary instance and keys directories."""
+    app = create_app(
+        TestingConfig.for_paths(tmp_path / "instance", tmp_path / "keys", database_url)
+    )
+    _clean(app)
+    yield app
+    _clean(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def staff(app: Flask) -> StaffActions:
+    """Helper that creates and logs in staff members."""
+    return StaffActions(app)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly when the PostgreSQL half did not run."""
+    if PG_SKIPPED:
+        terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
+        terminalreporter.line(f"No PostgreSQL at {PG_ADMIN_URL}: {PG_SKIPPED[0]}", red=True)

@@ -1,0 +1,129 @@
+"""Test helpers shared by the suites: forms, TOTP codes, staff accounts."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
+from flask import Flask
+from flask.testing import FlaskClient
+
+from registry import db
+from registry.auth import service as auth
+from registry.models import Account, Role
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in ``html``."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+def totp_code(secret: bytes, step: int) -> str:
+    """The TOTP code of ``secret`` at time step ``step``."""
+    totp = TOTP(secret, 6, SHA1(), 30)  # noqa: S303  (RFC 6238 uses SHA-1)
+    return totp.generate(step * 30).decode()
+
+
+@dataclass
+class Staff:
+    """A staff member created for a test."""
+
+    email: str
+    password: str
+    role: Role
+    totp_secret: bytes
+    account_id: int
+
+
+class StaffActions:
+    """Create staff accounts and log them in, like flaskr's AuthActions."""
+
+    PASSWORD = "correct horse battery staple 42"
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def create(self, email: str, role: Role = Role.REVIEWER) -> Staff:
+        """Create an active account through the real invite flow's services."""
+        from datetime import timedelta
+
+        from registry import runtime
+
+        with self.app.app_context():
+            session, cfg = db.session(), runtime.config()
+            token = auth.create_invite(
+                session, email=email, role=role, valid_for=timedelta(hours=1)
+            )
+            invite = auth.find_invite(session, token)
+            account = auth.choose_password(
+                session,
+                invite,
+                email=email,
+                password=self.PASSWORD,
+                params=runtime.password_params(cfg),
+                local_key=runtime.keyring().local_key,
+            )
+            secret = auth.totp_secret(account, runtime.keyring().local_key)
+            auth.confirm_totp(
+                session, invite, account, self.next_code(secret, None), runtime.keyring().local_key
+            )
+            session.commit()
+            return Staff(email, self.PASSWORD, role, secret, account.id)
+
+    def next_code(self, secret: bytes, last_step: int | None) -> str:
+        """A code the server will accept: the earliest allowed, unused step."""
+        now = int(time.time() // 30)
+        for step in (now - 1, now, now + 1):
+            if last_step is None or step > last_step:
+                return totp_code(secret, step)
+        raise AssertionError("no unused TOTP step left in the window; wait 30 s")
+
+    def last_step(self, staff: Staff) -> int | None:
+        """The last TOTP step the server accepted for ``staff``."""
+        with self.app.app_context():
+            account = db.session().get(Account, staff.account_id)
+            assert account is not None
+            return account.totp_last_step
+
+    def login(self, client: FlaskClient, staff: Staff) -> None:
+        """Log ``staff`` in through the real login form."""
+        page = client.get("/staff/login").get_data(as_text=True)
+        response = client.post(
+            "/staff/login",
+            data={
+                "csrf_token": csrf_token(page),
+                "email": staff.email,
+                "password": staff.password,
+                "code": self.next_code(staff.totp_secret, self.last_step(staff)),
+            },
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+
+
+def submit_report(client: FlaskClient, **overrides: object) -> str:
+    """Submit a report through the public form; return the receipt."""
+    page = client.get("/report").get_data(as_text=True)
+    data: dict[str, object] = {
+        "csrf_token": csrf_token(page),
+        "narrative": "They beat us in the bus.",
+        "region": "minsk-city",
+        "year": "2020",
+        "month": "08",
+        "violations": ["torture"],
+    }
+    data.update(overrides)
+    response = client.post("/report", data=data)
+    assert response.status_code == 200, response.get_data(as_text=True)[:3000]
+    match = re.search(
+        r'<p class="receipt" id="receipt"><code>([A-Z0-9-]+)</code>',
+        response.get_data(as_text=True),
+    )
+    assert match, "no receipt on the page"
+    return match.group(1)
