@@ -91,6 +91,8 @@ class TestingConfig(Config):
     Tests get cheap Argon2 through this class, never by patching the crypto.
     """
 
+    __test__ = False  # not a pytest test class, despite the name
+
     password_memory_kib: int = 64
     password_iterations: int = 1
     receipt_memory_kib: int = 64
