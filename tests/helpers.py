@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from registry import db
 from registry.auth import service as auth
@@ -29,6 +30,14 @@ def totp_code(secret: bytes, step: int) -> str:
     """The TOTP code of ``secret`` at time step ``step``."""
     totp = TOTP(secret, 6, SHA1(), 30)  # noqa: S303  (RFC 6238 uses SHA-1)
     return totp.generate(step * 30).decode()
+
+
+def post_form(
+    client: FlaskClient, path: str, data: dict[str, object], *, form_page: str = ""
+) -> TestResponse:
+    """GET ``form_page`` (default ``path``) for its CSRF token, then POST ``data`` to ``path``."""
+    page = client.get(form_page or path).get_data(as_text=True)
+    return client.post(path, data={"csrf_token": csrf_token(page), **data})
 
 
 @dataclass

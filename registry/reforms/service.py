@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,18 +23,28 @@ from registry.review.service import data_key_for, rationale_field
 
 DATA_FILE = Path(__file__).parent / "data" / "catalogue.json"
 RATIONALE_MAX = 10_000
+_Row = ReformBlock | ReformTheme | ReformProposal
 
 
 class InvalidMapping(ValueError):
     """Unknown proposal or strength, or an empty or too long rationale."""
 
 
-def _fill(row: ReformBlock | ReformTheme | ReformProposal, item: dict[str, Any]) -> None:
+def _fill(row: _Row, item: dict[str, Any]) -> None:
     row.position = item["position"]
     row.source = item["source"]
     for lang in ("be", "ru", "en"):
         setattr(row, f"title_{lang}", item["title"][lang])
         setattr(row, f"description_{lang}", item.get("description", {}).get(lang, ""))
+
+
+# Each level of the catalogue: data key, model, and the parent's data key
+# and column (blocks have no parent).
+_LEVELS: tuple[tuple[str, type[_Row], str, str], ...] = (
+    ("blocks", ReformBlock, "", ""),
+    ("themes", ReformTheme, "block", "block_code"),
+    ("proposals", ReformProposal, "theme", "theme_code"),
+)
 
 
 def load_catalogue(db: Session, path: Path = DATA_FILE) -> int:
@@ -45,26 +55,18 @@ def load_catalogue(db: Session, path: Path = DATA_FILE) -> int:
     """
     data = json.loads(path.read_text(encoding="utf-8"))
     count = 0
-    for item in data["blocks"]:
-        block = db.get(ReformBlock, item["code"]) or ReformBlock(code=item["code"])
-        _fill(block, item)
-        db.add(block)
-        count += 1
-    db.flush()
-    for item in data["themes"]:
-        theme = db.get(ReformTheme, item["code"]) or ReformTheme(code=item["code"])
-        _fill(theme, item)
-        theme.block_code = item["block"]
-        db.add(theme)
-        count += 1
-    db.flush()
-    for item in data["proposals"]:
-        proposal = db.get(ReformProposal, item["code"]) or ReformProposal(code=item["code"])
-        _fill(proposal, item)
-        proposal.theme_code = item["theme"]
-        proposal.standards = list(item.get("standards", []))
-        db.add(proposal)
-        count += 1
+    for key, model, parent_key, parent_column in _LEVELS:
+        for item in data[key]:
+            row = cast(_Row, db.get(model, item["code"]) or model(code=item["code"]))
+            _fill(row, item)
+            if parent_key:
+                setattr(row, parent_column, item[parent_key])
+            if isinstance(row, ReformProposal):
+                row.standards = list(item.get("standards", []))
+            db.add(row)
+            count += 1
+        # Parents must exist before children reference them.
+        db.flush()
     return count
 
 

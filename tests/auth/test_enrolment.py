@@ -13,7 +13,7 @@ from sqlalchemy import select
 from registry import db
 from registry.auth import service as auth
 from registry.models import Account, Role, StaffSession
-from tests.helpers import StaffActions, csrf_token, totp_code
+from tests.helpers import StaffActions, csrf_token, post_form, totp_code
 
 
 def _invite(app: Flask, email: str | None, role: Role = Role.REVIEWER) -> str:
@@ -115,11 +115,10 @@ def test_login_failures_say_the_same_thing(
         ("same@example.org", "wrong password here"),
         ("nobody@example.org", reviewer.password),
     ]:
-        page = client.get("/staff/login").get_data(as_text=True)
-        response = client.post(
+        response = post_form(
+            client,
             "/staff/login",
-            data={
-                "csrf_token": csrf_token(page),
+            {
                 "email": email,
                 "password": password,
                 "code": "123456",
@@ -136,11 +135,10 @@ def test_totp_code_cannot_be_replayed(app: Flask, client: FlaskClient, staff: St
     used = staff.last_step(reviewer)
     assert used is not None
     other = app.test_client()
-    page = other.get("/staff/login").get_data(as_text=True)
-    response = other.post(
+    response = post_form(
+        other,
         "/staff/login",
-        data={
-            "csrf_token": csrf_token(page),
+        {
             "email": reviewer.email,
             "password": reviewer.password,
             "code": totp_code(reviewer.totp_secret, used),

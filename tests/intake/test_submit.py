@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from registry import db
 from registry.models import KeyWrap, Report, ReportViolation, SealedField
-from tests.helpers import StaffActions, csrf_token, submit_report
+from tests.helpers import StaffActions, csrf_token, post_form, submit_report
 
 CANARY = "CANARY-7f3a9c Лукашэнка біў нас у аўтобусе"
 
@@ -68,11 +68,10 @@ def test_invalid_region_stores_nothing(app: Flask, client: FlaskClient) -> None:
 
 def test_missing_narrative_is_explained_in_russian(app: Flask, client: FlaskClient) -> None:
     client.get("/lang/ru")
-    page = client.get("/report").get_data(as_text=True)
-    response = client.post(
+    response = post_form(
+        client,
         "/report",
-        data={
-            "csrf_token": csrf_token(page),
+        {
             "narrative": "   ",
             "region": "brest",
             "year": "",
