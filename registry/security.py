@@ -26,7 +26,7 @@ CSP = (
     "default-src 'self'; "
     "script-src 'none'; "
     "style-src 'self'; "
-    "img-src 'self' data:; "
+    "img-src 'self'; "
     "object-src 'none'; "
     "base-uri 'none'; "
     "form-action 'self'; "
