@@ -114,8 +114,13 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """A test client for ``app``."""
-    return app.test_client()
+    """A test client for ``app`` whose browser asks for English.
+
+    Tests of other languages set the language cookie or header themselves.
+    """
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture

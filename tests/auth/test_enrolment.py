@@ -135,6 +135,7 @@ def test_totp_code_cannot_be_replayed(app: Flask, client: FlaskClient, staff: St
     used = staff.last_step(reviewer)
     assert used is not None
     other = app.test_client()
+    other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     response = post_form(
         other,
         "/staff/login",
