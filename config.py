@@ -38,6 +38,10 @@ class Config:
     # KDF only has to make bulk lookups by a flood costly, not resist guessing.
     receipt_memory_kib: int = 19456
     receipt_iterations: int = 2
+    # Receipt derivations one worker runs at once (each takes ~19 MiB).
+    receipt_kdf_slots: int = 2
+    # How long a request waits for a slot before answering 503.
+    receipt_kdf_wait_seconds: float = 5.0
     # Argon2id for the offline escrow file: opened rarely, so it can afford
     # far more than a login (1 GiB, 4 passes).
     escrow_memory_kib: int = 1024 * 1024
@@ -67,6 +71,7 @@ class Config:
             password_iterations=int(_env("PASSWORD_ITERATIONS", str(base.password_iterations))),
             receipt_memory_kib=int(_env("RECEIPT_MEMORY_KIB", str(base.receipt_memory_kib))),
             receipt_iterations=int(_env("RECEIPT_ITERATIONS", str(base.receipt_iterations))),
+            receipt_kdf_slots=int(_env("RECEIPT_KDF_SLOTS", str(base.receipt_kdf_slots))),
             escrow_memory_kib=int(_env("ESCROW_MEMORY_KIB", str(base.escrow_memory_kib))),
             escrow_iterations=int(_env("ESCROW_ITERATIONS", str(base.escrow_iterations))),
             session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", "30")),

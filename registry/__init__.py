@@ -6,6 +6,7 @@ from flask import Flask
 
 from config import ROOT, Config
 from registry import db, extensions, i18n, labels, security
+from registry.kdf_slots import KdfSlots
 from registry.keyring import load_keyring
 
 
@@ -25,6 +26,9 @@ def create_app(cfg: Config | None = None) -> Flask:
     ring = load_keyring(cfg.keys_dir)
     app.extensions["registry.config"] = cfg
     app.extensions["registry.keyring"] = ring
+    app.extensions["registry.kdf_slots"] = KdfSlots(
+        cfg.receipt_kdf_slots, cfg.receipt_kdf_wait_seconds
+    )
     app.config.update(
         SECRET_KEY=ring.flask_secret,
         TESTING=cfg.testing,
@@ -54,10 +58,11 @@ def _register_blueprints(app: Flask) -> None:
     from registry.auth import loader  # noqa: F401  (registers the Flask-Login loader)
     from registry.auth.views import bp as auth_bp
     from registry.errors import register_error_handlers
+    from registry.followup.views import bp as followup_bp
     from registry.intake.views import bp as intake_bp
     from registry.reforms.views import bp as reforms_bp
     from registry.review.views import bp as review_bp
 
-    for blueprint in (intake_bp, auth_bp, review_bp, reforms_bp, i18n.bp):
+    for blueprint in (intake_bp, followup_bp, auth_bp, review_bp, reforms_bp, i18n.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

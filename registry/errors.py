@@ -6,6 +6,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from registry.kdf_slots import Busy
+
 
 def _render(status: int) -> tuple[str, int]:
     return render_template("errors/error.html", status=status), status
@@ -17,6 +19,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError) -> tuple[str, int]:
         return render_template("errors/error.html", status=400, csrf=True), 400
+
+    @app.errorhandler(Busy)
+    def _busy(_error: Busy) -> tuple[str, int]:
+        return _render(503)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int]:

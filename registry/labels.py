@@ -13,10 +13,19 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 
+# What a submitter reads about their case: plain words, no jargon.
+SUBMITTER_STATUS = {
+    "new": _l("Received. Nobody has read it yet."),
+    "in-review": _l("The staff are reading and checking your report."),
+    "needs-info": _l("The staff need more information from you. Please read their message below."),
+    "verified": _l("Your report has been checked and is part of the evidence."),
+    "closed": _l("Work on your report is finished."),
+}
+
 
 def init_app(app: Flask) -> None:
     """Expose the label maps to templates."""
 
     @app.context_processor
     def _labels() -> dict[str, object]:
-        return {"status_labels": STATUS_LABELS}
+        return {"status_labels": STATUS_LABELS, "submitter_status": SUBMITTER_STATUS}

@@ -6,6 +6,7 @@ from flask import current_app
 
 from config import Config
 from registry.crypto import Argon2Params
+from registry.kdf_slots import KdfSlots
 from registry.keyring import Keyring
 
 
@@ -34,3 +35,9 @@ def receipt_params(cfg: Config) -> Argon2Params:
 def escrow_params(cfg: Config) -> Argon2Params:
     """Argon2id cost for the escrow private-key file, from configuration."""
     return Argon2Params(memory_kib=cfg.escrow_memory_kib, iterations=cfg.escrow_iterations, lanes=4)
+
+
+def kdf_slots() -> KdfSlots:
+    """This worker's bound on concurrent receipt-KDF work."""
+    slots: KdfSlots = current_app.extensions["registry.kdf_slots"]
+    return slots

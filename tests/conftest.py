@@ -23,7 +23,7 @@ from registry.migrate import upgrade
 from registry.models import Base
 from registry.reforms.service import load_catalogue
 from registry.taxonomy.service import load_vocabularies
-from tests.helpers import StaffActions
+from tests.helpers import StaffActions, english_client
 
 PG_ADMIN_URL = os.environ.get(
     "REGISTRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -118,9 +118,7 @@ def client(app: Flask) -> FlaskClient:
 
     Tests of other languages set the language cookie or header themselves.
     """
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_client(app)
 
 
 @pytest.fixture

@@ -17,6 +17,13 @@ from registry.auth import service as auth
 from registry.models import Account, Role
 
 
+def english_client(app: Flask) -> FlaskClient:
+    """A new test client whose browser asks for English."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form in ``html``."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(

@@ -18,16 +18,19 @@ from sqlalchemy.orm import Session
 from registry.crypto import (
     Argon2Params,
     derive_receipt_keys,
+    generate_keypair,
     generate_receipt,
     new_data_key,
     normalize_receipt,
     seal_field,
     wrap_data_key,
 )
+from registry.kdf_slots import KdfSlots
 from registry.models import Account, KeyWrap, Report, ReportViolation, Role, SealedField
 from registry.taxonomy.service import titles
 
 NARRATIVE = "narrative"
+INBOX_KEY = "inbox-key"
 MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
 PUBLIC_ID_LENGTH = 12
 # Roles that receive report keys on arrival.  Admins manage people and
@@ -69,6 +72,7 @@ class SealingKeys:
     receipt_salt: bytes
     receipt_params: Argon2Params
     escrow_public: bytes | None
+    kdf_slots: KdfSlots
 
 
 def _check(db: Session, data: ReportInput) -> None:
@@ -81,6 +85,12 @@ def _check(db: Session, data: ReportInput) -> None:
     known = titles(db, "violation_types", "en")
     if any(code not in known for code in data.violations):
         raise InvalidReport("violations")
+
+
+def _sealed(dek: bytes, public_id: str, name: str, plaintext: bytes) -> SealedField:
+    return SealedField(
+        name=name, ciphertext=seal_field(dek, plaintext, report_id=public_id, field=name)
+    )
 
 
 def _new_public_id() -> str:
@@ -108,9 +118,11 @@ def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: d
     """
     _check(db, data)
     receipt = generate_receipt()
-    derived = derive_receipt_keys(receipt, salt=keys.receipt_salt, params=keys.receipt_params)
+    with keys.kdf_slots.hold():
+        derived = derive_receipt_keys(receipt, salt=keys.receipt_salt, params=keys.receipt_params)
     public_id = _new_public_id()
     dek = new_data_key()
+    inbox = generate_keypair()
     report = Report(
         public_id=public_id,
         region=data.region,
@@ -119,15 +131,12 @@ def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: d
         language=data.language,
         lookup_id=derived.lookup_id,
         submitter_public_key=derived.keypair.public,
+        inbox_public_key=inbox.public,
     )
     report.violations = [ReportViolation(code=code) for code in sorted(set(data.violations))]
     report.fields = [
-        SealedField(
-            name=NARRATIVE,
-            ciphertext=seal_field(
-                dek, data.narrative.encode(), report_id=public_id, field=NARRATIVE
-            ),
-        )
+        _sealed(dek, public_id, NARRATIVE, data.narrative.encode()),
+        _sealed(dek, public_id, INBOX_KEY, inbox.private),
     ]
     report.wraps = [
         KeyWrap(

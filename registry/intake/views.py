@@ -54,7 +54,7 @@ def new_report() -> ResponseReturnValue:
         )
         ring, cfg = runtime.keyring(), runtime.config()
         keys = service.SealingKeys(
-            ring.receipt_salt, runtime.receipt_params(cfg), ring.escrow_public
+            ring.receipt_salt, runtime.receipt_params(cfg), ring.escrow_public, runtime.kdf_slots()
         )
         try:
             done = service.submit_report(db.session(), data, keys, today=now.date())
@@ -82,3 +82,24 @@ def receipt_saved() -> ResponseReturnValue:
 def done() -> str:
     """Thank-you page with what happens next."""
     return render_template("intake/done.html")
+
+
+@bp.get("/leave")
+def leave() -> ResponseReturnValue:
+    """ "Leave now": end any follow-up session and go to a neutral page.
+
+    A plain link (no JavaScript, no form): one tap when someone looks over
+    the person's shoulder.  Cookies are deleted explicitly as well, because
+    browsers honour Clear-Site-Data only on secure origins.
+    """
+    response = redirect(url_for("intake.neutral"), code=303)
+    for name, path in (("sv_followup", "/followup"), ("sv", "/")):
+        response.delete_cookie(name, path=path)
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@bp.get("/blank")
+def neutral() -> str:
+    """A page with nothing on it that names this site."""
+    return render_template("intake/neutral.html")

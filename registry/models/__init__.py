@@ -4,14 +4,17 @@ from registry.models.accounts import Account, Invite, Role, StaffSession
 from registry.models.base import Base
 from registry.models.catalogue import ReformBlock, ReformProposal, ReformTheme, VocabularyTerm
 from registry.models.mappings import CaseMapping, Strength
+from registry.models.messages import Direction, Message
 from registry.models.reports import KeyWrap, Report, ReportViolation, SealedField, Status
 
 __all__ = [
     "Account",
     "Base",
     "CaseMapping",
+    "Direction",
     "Invite",
     "KeyWrap",
+    "Message",
     "ReformBlock",
     "ReformProposal",
     "ReformTheme",

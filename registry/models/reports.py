@@ -44,6 +44,16 @@ class Report(Base):
     # Derived from the receipt by a slow KDF; reveals nothing about it.
     lookup_id: Mapped[bytes] = mapped_column(unique=True)
     submitter_public_key: Mapped[bytes]
+    # The report's own "inbox" key: anyone may seal to it (the submitter
+    # adding a message later, without the data key); its private half is a
+    # sealed field under the data key, so it opens exactly for key holders.
+    inbox_public_key: Mapped[bytes]
+    # What the submitter allows (DESIGN §1): how staff may contact them
+    # ("receipt" page only, or a sealed "contact" they gave, or "none"),
+    # publishing an anonymised summary, referral to partners or UN mechanisms.
+    consent_contact: Mapped[str] = mapped_column(String(16), default="receipt")
+    consent_publish: Mapped[bool] = mapped_column(default=False)
+    consent_refer: Mapped[bool] = mapped_column(default=False)
 
     violations: Mapped[list[ReportViolation]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="ReportViolation.code"

@@ -8,6 +8,7 @@ from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from registry.choices import options
+from registry.messages import MESSAGE_MAX
 from registry.reforms.service import RATIONALE_MAX
 
 
@@ -25,4 +26,16 @@ class MappingForm(FlaskForm):
         _l("Rationale"),
         validators=[DataRequired(message=_l("Please explain why.")), Length(max=RATIONALE_MAX)],
         description=_l("Encrypted like the report. Seen only by staff who can open this case."),
+    )
+
+
+class ReplyForm(FlaskForm):
+    """A reply the submitter reads with their receipt."""
+
+    text = TextAreaField(
+        _l("Reply to the submitter"),
+        validators=[DataRequired(message=_l("Please write a message.")), Length(max=MESSAGE_MAX)],
+        description=_l(
+            "Sealed to the submitter's receipt and to the staff who can open this case."
+        ),
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
 from registry.intake.service import NARRATIVE
+from registry.messages import MessageView, read_as_staff
 from registry.models import CaseMapping, KeyWrap, Report, SealedField
 
 PAGE_SIZE = 50
@@ -85,6 +86,7 @@ class CaseView:
     narrative: str
     violations: list[str]
     mappings: list[MappingView]
+    messages: list[MessageView]
 
 
 def rationale_field(proposal_code: str) -> str:
@@ -121,4 +123,5 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         narrative=narrative,
         violations=[v.code for v in report.violations],
         mappings=mappings,
+        messages=read_as_staff(db, report, dek),
     )

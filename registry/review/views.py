@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from registry import db
+from registry import messages as case_messages
 from registry.auth import loader
 from registry.choices import options
 from registry.i18n import current_language
 from registry.reforms import service as reforms
 from registry.review import service
-from registry.review.forms import MappingForm
+from registry.review.forms import MappingForm, ReplyForm
 from registry.taxonomy.service import choices, titles
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -47,7 +50,7 @@ def _mapping_form() -> MappingForm:
     return form
 
 
-def _render_case(public_id: str, form: MappingForm) -> str:
+def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = None) -> str:
     dbs, lang = db.session(), current_language()
     try:
         case = service.open_case(dbs, public_id, current_user.id, loader.private_key())
@@ -57,6 +60,7 @@ def _render_case(public_id: str, form: MappingForm) -> str:
         "review/case.html",
         case=case,
         form=form,
+        reply=reply or ReplyForm(formdata=None),
         region_titles=titles(dbs, "regions", lang),
         violation_titles=titles(dbs, "violation_types", lang),
         proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
@@ -93,4 +97,28 @@ def map_case(public_id: str) -> ResponseReturnValue:
         return _render_case(public_id, form)
     dbs.commit()
     flash(_("The case is mapped to the proposal."))
+    return redirect(url_for("review.case", public_id=public_id), code=303)
+
+
+@bp.post("/case/<public_id>/reply")
+def reply(public_id: str) -> ResponseReturnValue:
+    """Reply to the submitter; sealed to them and under the case key."""
+    dbs, form = db.session(), ReplyForm()
+    if not form.validate_on_submit():
+        return _render_case(public_id, _mapping_form(), form)
+    try:
+        report = service.find_report(dbs, public_id)
+        dek = service.data_key_for(dbs, report, current_user.id, loader.private_key())
+    except service.NoAccess:
+        abort(404)
+    case_messages.post_reply(
+        dbs,
+        report,
+        form.text.data or "",
+        dek=dek,
+        author_id=current_user.id,
+        today=datetime.now(UTC).date(),
+    )
+    dbs.commit()
+    flash(_("The reply is stored. The submitter reads it with their receipt."))
     return redirect(url_for("review.case", public_id=public_id), code=303)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from registry import db
 from registry.auth import service as auth
 from registry.models import Account, Role, StaffSession
-from tests.helpers import StaffActions, csrf_token, post_form, totp_code
+from tests.helpers import StaffActions, csrf_token, english_client, post_form, totp_code
 
 
 def _invite(app: Flask, email: str | None, role: Role = Role.REVIEWER) -> str:
@@ -134,8 +134,7 @@ def test_totp_code_cannot_be_replayed(app: Flask, client: FlaskClient, staff: St
     staff.login(client, reviewer)
     used = staff.last_step(reviewer)
     assert used is not None
-    other = app.test_client()
-    other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    other = english_client(app)
     response = post_form(
         other,
         "/staff/login",

@@ -1,0 +1,1 @@
+"""The submitter comes back with the receipt: status, messages, consents, withdrawal."""

@@ -1,0 +1,57 @@
+"""Forms of the follow-up pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from registry.choices import options
+from registry.messages import MESSAGE_MAX
+
+
+class ReceiptForm(FlaskForm):
+    """Enter the receipt."""
+
+    receipt = StringField(
+        _l("Your receipt"),
+        validators=[DataRequired(message=_l("Please enter your receipt.")), Length(max=64)],
+        description=_l("20 letters and digits, for example ABCD-EFGH-JKMN-PQRS-TVWX."),
+    )
+
+
+class MessageForm(FlaskForm):
+    """Add information or answer the staff."""
+
+    text = TextAreaField(
+        _l("Add information or answer a question"),
+        validators=[DataRequired(message=_l("Please write a message.")), Length(max=MESSAGE_MAX)],
+        description=_l("Encrypted like your report."),
+    )
+
+
+class ConsentForm(FlaskForm):
+    """The submitter's choices, each a separate explicit answer."""
+
+    contact = RadioField(
+        _l("May the staff contact you?"),
+        choices=options(
+            [
+                ("receipt", _l("Yes, by replies that I read here with my receipt")),
+                ("none", _l("No, do not contact me")),
+            ]
+        ),
+        validators=[DataRequired()],
+    )
+    publish = BooleanField(_l("An anonymised summary of my case may be published."))
+    refer = BooleanField(_l("My case may be passed to partner organisations or UN mechanisms."))
+
+
+class WithdrawForm(FlaskForm):
+    """Explicit confirmation before everything is deleted."""
+
+    confirm = BooleanField(
+        _l("I understand that my report, my files and all messages will be deleted for good."),
+        validators=[DataRequired(message=_l("Please tick the box to confirm."))],
+    )

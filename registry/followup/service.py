@@ -1,0 +1,76 @@
+"""Finding a report by its receipt, and withdrawing it.
+
+A wrong receipt is answered exactly like a right one that matches nothing:
+the same slow KDF runs for malformed input too, so neither the answer nor
+its timing says whether a report exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.crypto import Argon2Params, derive_receipt_keys, normalize_receipt
+from registry.kdf_slots import KdfSlots
+from registry.models import Report
+
+# A well-formed receipt that is never issued in practice (the chance that a
+# random receipt equals it is 2^-100); used to spend the same KDF time on
+# malformed input.
+_DECOY = "0" * 20
+
+
+class ReceiptNotFound(Exception):
+    """No report for this receipt (or the receipt is malformed)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """A report and the submitter's private key derived from the receipt."""
+
+    report: Report
+    private_key: bytes
+
+
+def find_by_receipt(
+    db: Session,
+    receipt: str,
+    *,
+    salt: bytes,
+    params: Argon2Params,
+    slots: KdfSlots,
+) -> Found:
+    """Derive the receipt's keys and find its report."""
+    normalized = normalize_receipt(receipt)
+    with slots.hold():
+        keys = derive_receipt_keys(normalized or _DECOY, salt=salt, params=params)
+    report = db.scalars(select(Report).where(Report.lookup_id == keys.lookup_id)).first()
+    if normalized is None or report is None:
+        raise ReceiptNotFound()
+    return Found(report=report, private_key=keys.keypair.private)
+
+
+def report_for_session(db: Session, public_id: str) -> Report | None:
+    """The report of a follow-up session, unless it was withdrawn since."""
+    return db.scalars(select(Report).where(Report.public_id == public_id)).first()
+
+
+def update_consents(report: Report, *, contact: str, publish: bool, refer: bool) -> None:
+    """Record the submitter's current choices."""
+    if contact not in ("receipt", "none"):
+        raise ValueError(contact)
+    report.consent_contact = contact
+    report.consent_publish = publish
+    report.consent_refer = refer
+
+
+def withdraw(db: Session, report: Report) -> None:
+    """Delete every sealed part and key wrap of the report.
+
+    The row's cascade removes fields, wraps, codes, mappings and messages
+    in the caller's transaction; on SQLite ``secure_delete`` overwrites the
+    freed pages.
+    """
+    db.delete(report)

@@ -1,0 +1,158 @@
+"""Public pages for coming back with the receipt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from registry import db, runtime
+from registry import messages as case_messages
+from registry.extensions import limiter
+from registry.followup import cookie, service
+from registry.followup.forms import ConsentForm, MessageForm, ReceiptForm, WithdrawForm
+from registry.models import Report
+
+bp = Blueprint("followup", __name__, url_prefix="/followup")
+
+
+def _set_cookie(response: Response, session: cookie.FollowupSession) -> Response:
+    value = cookie.encode(runtime.keyring().local_key, session)
+    response.set_cookie(
+        cookie.COOKIE,
+        value,
+        httponly=True,
+        samesite="Strict",
+        path="/followup",
+        secure=runtime.config().secure_cookies,
+    )
+    return response
+
+
+def _current() -> tuple[cookie.FollowupSession, Report] | None:
+    session = cookie.decode(runtime.keyring().local_key, request.cookies.get(cookie.COOKIE))
+    if session is None:
+        return None
+    report = service.report_for_session(db.session(), session.public_id)
+    if report is None:
+        return None
+    g.followup_session = session
+    return session, report
+
+
+@bp.after_app_request
+def _slide(response: Response) -> Response:
+    """Every follow-up page view pushes the idle expiry forward."""
+    session = g.get("followup_session")
+    if session is not None and not response.headers.get("Clear-Site-Data"):
+        _set_cookie(response, session)
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit("60 per minute", methods=["POST"])
+def start() -> ResponseReturnValue:
+    """Enter the receipt."""
+    form = ReceiptForm()
+    if form.validate_on_submit():
+        ring, cfg = runtime.keyring(), runtime.config()
+        try:
+            found = service.find_by_receipt(
+                db.session(),
+                form.receipt.data or "",
+                salt=ring.receipt_salt,
+                params=runtime.receipt_params(cfg),
+                slots=runtime.kdf_slots(),
+            )
+        except service.ReceiptNotFound:
+            form.receipt.errors = [_("No report matches this receipt. Check it and try again.")]
+        else:
+            session = cookie.FollowupSession(
+                found.report.public_id, found.private_key, int(datetime.now(UTC).timestamp())
+            )
+            return _set_cookie(redirect(url_for("followup.case"), code=303), session)
+    return render_template("followup/start.html", form=form)
+
+
+@bp.get("/case")
+def case() -> ResponseReturnValue:
+    """Status, messages, consents and the way to withdraw."""
+    current = _current()
+    if current is None:
+        return redirect(url_for("followup.start"), code=303)
+    return _render_case(*current, MessageForm(), None)
+
+
+def _render_case(
+    session: cookie.FollowupSession, report: Report, form: MessageForm, consents: ConsentForm | None
+) -> str:
+    consents = consents or ConsentForm(
+        formdata=None,
+        contact=report.consent_contact,
+        publish=report.consent_publish,
+        refer=report.consent_refer,
+    )
+    return render_template(
+        "followup/case.html",
+        report=report,
+        form=form,
+        consents=consents,
+        messages=case_messages.read_as_submitter(db.session(), report, session.private_key),
+    )
+
+
+@bp.post("/message")
+def message() -> ResponseReturnValue:
+    """Add a message to the staff."""
+    current = _current()
+    if current is None:
+        return redirect(url_for("followup.start"), code=303)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        return _render_case(*current, form, None)
+    dbs = db.session()
+    case_messages.post_from_submitter(
+        dbs, current[1], form.text.data or "", today=datetime.now(UTC).date()
+    )
+    dbs.commit()
+    return redirect(url_for("followup.case", sent=1), code=303)
+
+
+@bp.post("/consents")
+def consents() -> ResponseReturnValue:
+    """Change what the submitter allows."""
+    current = _current()
+    if current is None:
+        return redirect(url_for("followup.start"), code=303)
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        return _render_case(*current, MessageForm(formdata=None), form)
+    service.update_consents(
+        current[1],
+        contact=form.contact.data or "receipt",
+        publish=bool(form.publish.data),
+        refer=bool(form.refer.data),
+    )
+    db.session().commit()
+    return redirect(url_for("followup.case", saved=1), code=303)
+
+
+@bp.route("/withdraw", methods=["GET", "POST"])
+def withdraw() -> ResponseReturnValue:
+    """Confirm, then delete the whole report."""
+    current = _current()
+    if current is None:
+        return redirect(url_for("followup.start"), code=303)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        dbs = db.session()
+        service.withdraw(dbs, current[1])
+        dbs.commit()
+        g.followup_session = None
+        response = make_response(render_template("followup/withdrawn.html"))
+        response.delete_cookie(cookie.COOKIE, path="/followup")
+        return response
+    return render_template("followup/withdraw.html", form=form)

@@ -1,0 +1,154 @@
+"""Messages of a case: sealing and opening, for the submitter and the staff.
+
+- From the submitter: the staff copy is sealed to the report's inbox public
+  key (the submitter never holds the data key); the submitter's own copy is
+  sealed to the receipt-derived key so they can reread what they sent.
+- From staff: the staff copy is sealed under the data key; the submitter's
+  copy to the receipt-derived key.
+
+Either way the server, which holds neither private key, cannot read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.crypto import (
+    generate_receipt,
+    open_field,
+    open_with_private_key,
+    seal_field,
+    seal_to_public_key,
+)
+from registry.intake.service import INBOX_KEY
+from registry.models import Direction, Message, Report, SealedField
+
+MESSAGE_MAX = 20_000
+
+
+class InvalidMessage(ValueError):
+    """Empty or too long."""
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """An opened message, for one request only."""
+
+    direction: str
+    created_on: date
+    text: str
+
+
+def _check(text: str) -> bytes:
+    if not text.strip() or len(text) > MESSAGE_MAX:
+        raise InvalidMessage()
+    return text.encode()
+
+
+def _purpose(kind: str, message_id: str) -> str:
+    return f"{kind}:{message_id}"
+
+
+def post_from_submitter(db: Session, report: Report, text: str, *, today: date) -> Message:
+    """Add a message from the submitter to the staff."""
+    plaintext, mid = _check(text), generate_receipt()[:12]
+    message = Message(
+        public_id=mid,
+        report_id=report.id,
+        direction=Direction.TO_STAFF.value,
+        created_on=today,
+        staff_copy=seal_to_public_key(
+            plaintext,
+            report.inbox_public_key,
+            report_id=report.public_id,
+            purpose=_purpose("inbox", mid),
+        ),
+        submitter_copy=seal_to_public_key(
+            plaintext,
+            report.submitter_public_key,
+            report_id=report.public_id,
+            purpose=_purpose("submitter", mid),
+        ),
+    )
+    db.add(message)
+    return message
+
+
+def post_reply(
+    db: Session, report: Report, text: str, *, dek: bytes, author_id: int, today: date
+) -> Message:
+    """Add a reply from staff to the submitter (needs the report's data key)."""
+    plaintext, mid = _check(text), generate_receipt()[:12]
+    message = Message(
+        public_id=mid,
+        report_id=report.id,
+        direction=Direction.TO_SUBMITTER.value,
+        created_on=today,
+        author_id=author_id,
+        staff_copy=seal_field(
+            dek, plaintext, report_id=report.public_id, field=_purpose("message", mid)
+        ),
+        submitter_copy=seal_to_public_key(
+            plaintext,
+            report.submitter_public_key,
+            report_id=report.public_id,
+            purpose=_purpose("submitter", mid),
+        ),
+    )
+    db.add(message)
+    return message
+
+
+def _messages(db: Session, report: Report) -> list[Message]:
+    return list(
+        db.scalars(select(Message).where(Message.report_id == report.id).order_by(Message.id))
+    )
+
+
+def read_as_submitter(db: Session, report: Report, private_key: bytes) -> list[MessageView]:
+    """Every message of the case, opened with the receipt-derived key."""
+    return [
+        MessageView(
+            m.direction,
+            m.created_on,
+            open_with_private_key(
+                m.submitter_copy,
+                private_key,
+                report_id=report.public_id,
+                purpose=_purpose("submitter", m.public_id),
+            ).decode(),
+        )
+        for m in _messages(db, report)
+    ]
+
+
+def read_as_staff(db: Session, report: Report, dek: bytes) -> list[MessageView]:
+    """Every message of the case, opened with the report's data key."""
+    inbox_field = db.get(SealedField, (report.id, INBOX_KEY))
+    inbox = (
+        open_field(dek, inbox_field.ciphertext, report_id=report.public_id, field=INBOX_KEY)
+        if inbox_field
+        else b""
+    )
+    views = []
+    for m in _messages(db, report):
+        if m.direction == Direction.TO_STAFF.value:
+            text = open_with_private_key(
+                m.staff_copy,
+                inbox,
+                report_id=report.public_id,
+                purpose=_purpose("inbox", m.public_id),
+            )
+        else:
+            text = open_field(
+                dek,
+                m.staff_copy,
+                report_id=report.public_id,
+                field=_purpose("message", m.public_id),
+            )
+        views.append(MessageView(m.direction, m.created_on, text.decode()))
+    return views
