@@ -6,12 +6,20 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.choices import options
+from registry.intake.service import ANSWER_MAX, ReportInput
 
 NARRATIVE_MAX = 50_000
 FIRST_YEAR = 2000
@@ -51,8 +59,44 @@ def month_choices() -> list[SelectChoice]:
     return options([("", _l("I don't remember")), *months])
 
 
+# Free-text questions that follow the Istanbul Protocol's topics.  Every
+# answer is sealed under the report key; none is required.
+SEALED_QUESTIONS: tuple[tuple[str, object, object], ...] = (
+    (
+        "when_exact",
+        _l("Exact date and time"),
+        _l("As precisely as you remember, e.g. “9 August 2020, about 23:00”."),
+    ),
+    (
+        "where_exact",
+        _l("Exact place"),
+        _l("Street, building, police department, cell number, vehicle…"),
+    ),
+    (
+        "perpetrators",
+        _l("Who did it"),
+        _l("Names, badge numbers, ranks, uniforms, masks, descriptions of the officers."),
+    ),
+    (
+        "said",
+        _l("What was said or demanded"),
+        _l("Threats, insults, questions, what they wanted from you."),
+    ),
+    (
+        "injuries",
+        _l("Injuries and medical care"),
+        _l("What injuries, whether a doctor saw them, whether there are medical papers."),
+    ),
+    ("witnesses", _l("Witnesses"), _l("Who else saw it or went through the same.")),
+)
+
+
 class ReportForm(FlaskForm):
     """What happened, where, when (month), and which kinds of violation."""
+
+    reporter_role = RadioField(
+        _l("Who is reporting?"), validators=[Optional()], validate_choice=True
+    )
 
     narrative = TextAreaField(
         _l("What happened?"),
@@ -68,9 +112,67 @@ class ReportForm(FlaskForm):
     region = SelectField(
         _l("Region"), validators=[InputRequired(message=_l("Please choose a region."))]
     )
-    year = SelectField(_l("Year"), validate_choice=True)
-    month = SelectField(_l("Month"), validate_choice=True)
+    year = SelectField(_l("Year"), default="", validate_choice=True)
+    month = SelectField(_l("Month"), default="", validate_choice=True)
     violations = CheckboxesField(_l("What was done? Tick all that apply."))
+    place = SelectField(_l("Type of place"), default="", validate_choice=True)
+    unit = SelectField(_l("Who did it: which service or unit"), default="", validate_choice=True)
+    flags = CheckboxesField(_l("Tick what applies to the victim"))
+    when_exact = TextAreaField(validators=[Length(max=ANSWER_MAX)])
+    where_exact = TextAreaField(validators=[Length(max=ANSWER_MAX)])
+    perpetrators = TextAreaField(validators=[Length(max=ANSWER_MAX)])
+    said = TextAreaField(validators=[Length(max=ANSWER_MAX)])
+    injuries = TextAreaField(validators=[Length(max=ANSWER_MAX)])
+    witnesses = TextAreaField(validators=[Length(max=ANSWER_MAX)])
+    consent_contact = RadioField(
+        _l("May the staff contact you?"),
+        choices=options(
+            [
+                ("receipt", _l("Yes, by replies that I read on this site with my receipt")),
+                ("none", _l("No, do not contact me")),
+            ]
+        ),
+        default="receipt",
+        # Missing means the default: replies read with the receipt reveal
+        # nothing about the person, unlike any other way of contact.
+        validators=[Optional()],
+    )
+    consent_publish = BooleanField(_l("An anonymised summary of my case may be published."))
+    consent_refer = BooleanField(
+        _l("My case may be passed to partner organisations or UN mechanisms.")
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Labels and hints of the sealed questions come from one table.
+        for name, label, hint in SEALED_QUESTIONS:
+            field = getattr(self, name)
+            field.label.text = str(label)
+            field.description = hint
+
+    def sealed_answers(self) -> dict[str, str]:
+        """The non-empty free-text answers, by field name."""
+        answers = {name: (getattr(self, name).data or "") for name, _, _ in SEALED_QUESTIONS}
+        return {name: text for name, text in answers.items() if text.strip()}
+
+    def to_input(self, language: str) -> ReportInput:
+        """The validated form as the service's input."""
+        year, month = self.year.data, self.month.data
+        return ReportInput(
+            narrative=self.narrative.data or "",
+            region=self.region.data or "",
+            incident_month=f"{year}-{month}" if year and month else None,
+            violations=tuple(self.violations.data or ()),
+            language=language,
+            place=self.place.data or None,
+            unit=self.unit.data or None,
+            reporter_role=self.reporter_role.data or None,
+            flags=tuple(self.flags.data or ()),
+            answers=self.sealed_answers(),
+            consent_contact=self.consent_contact.data or "receipt",
+            consent_publish=bool(self.consent_publish.data),
+            consent_refer=bool(self.consent_refer.data),
+        )
 
 
 class ReceiptSavedForm(FlaskForm):

@@ -9,7 +9,7 @@ time of day) reaches this function, so nothing of it can be stored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -26,11 +26,22 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.kdf_slots import KdfSlots
-from registry.models import Account, KeyWrap, Report, ReportViolation, Role, SealedField
-from registry.taxonomy.service import titles
+from registry.models import (
+    Account,
+    KeyWrap,
+    Report,
+    ReportFlag,
+    ReportViolation,
+    Role,
+    SealedField,
+)
+from registry.taxonomy.service import terms, titles
 
 NARRATIVE = "narrative"
 INBOX_KEY = "inbox-key"
+# Sealed free-text answers besides the narrative, in display order.
+SEALED_ANSWERS = ("when_exact", "where_exact", "perpetrators", "said", "injuries", "witnesses")
+ANSWER_MAX = 10_000
 MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
 PUBLIC_ID_LENGTH = 12
 # Roles that receive report keys on arrival.  Admins manage people and
@@ -55,6 +66,15 @@ class ReportInput:
     incident_month: str | None
     violations: tuple[str, ...]
     language: str
+    place: str | None = None
+    unit: str | None = None
+    reporter_role: str | None = None
+    flags: tuple[str, ...] = ()
+    # Free-text answers to the sealed questions, by field name.
+    answers: dict[str, str] = field(default_factory=dict)
+    consent_contact: str = "receipt"
+    consent_publish: bool = False
+    consent_refer: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,15 +102,33 @@ def _check(db: Session, data: ReportInput) -> None:
         raise InvalidReport("region")
     if data.incident_month is not None and not MONTH_PATTERN.match(data.incident_month):
         raise InvalidReport("incident_month")
-    known = titles(db, "violation_types", "en")
-    if any(code not in known for code in data.violations):
-        raise InvalidReport("violations")
+    for name, codes, kind in (
+        ("violations", data.violations, "violation_types"),
+        ("flags", data.flags, "flags"),
+        ("place", (data.place,) if data.place else (), "places"),
+        ("unit", (data.unit,) if data.unit else (), "units"),
+        ("reporter_role", (data.reporter_role,) if data.reporter_role else (), "reporter_roles"),
+    ):
+        known = titles(db, kind, "en")
+        if any(code not in known for code in codes):
+            raise InvalidReport(name)
+    if set(data.answers) - set(SEALED_ANSWERS) or any(
+        len(text) > ANSWER_MAX for text in data.answers.values()
+    ):
+        raise InvalidReport("narrative")
+    if data.consent_contact not in ("receipt", "none"):
+        raise InvalidReport("consent_contact")
 
 
 def _sealed(dek: bytes, public_id: str, name: str, plaintext: bytes) -> SealedField:
     return SealedField(
         name=name, ciphertext=seal_field(dek, plaintext, report_id=public_id, field=name)
     )
+
+
+def urgent_flags(db: Session) -> set[str]:
+    """Flag codes that make a case urgent (e.g. someone is still detained)."""
+    return {t.code for t in terms(db, "flags") if t.attributes.get("urgent")}
 
 
 def _new_public_id() -> str:
@@ -132,12 +170,21 @@ def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: d
         lookup_id=derived.lookup_id,
         submitter_public_key=derived.keypair.public,
         inbox_public_key=inbox.public,
+        place=data.place,
+        unit=data.unit,
+        reporter_role=data.reporter_role,
+        urgent=bool(set(data.flags) & urgent_flags(db)),
+        consent_contact=data.consent_contact,
+        consent_publish=data.consent_publish,
+        consent_refer=data.consent_refer,
     )
     report.violations = [ReportViolation(code=code) for code in sorted(set(data.violations))]
     report.fields = [
         _sealed(dek, public_id, NARRATIVE, data.narrative.encode()),
         _sealed(dek, public_id, INBOX_KEY, inbox.private),
+        *(_sealed(dek, public_id, name, text.encode()) for name, text in data.answers.items()),
     ]
+    report.flags = [ReportFlag(code=code) for code in sorted(set(data.flags))]
     report.wraps = [
         KeyWrap(
             account_id=account.id,

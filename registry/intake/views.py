@@ -29,6 +29,10 @@ def _prepare(form: ReportForm, today: datetime) -> None:
     lang, dbs = current_language(), db.session()
     form.region.choices = options([("", "—"), *choices(dbs, "regions", lang)])
     form.violations.choices = options(choices(dbs, "violation_types", lang))
+    form.flags.choices = options(choices(dbs, "flags", lang))
+    form.reporter_role.choices = options(choices(dbs, "reporter_roles", lang))
+    form.place.choices = options([("", "—"), *choices(dbs, "places", lang)])
+    form.unit.choices = options([("", "—"), *choices(dbs, "units", lang)])
     form.year.choices = year_choices(today.date())
     form.month.choices = month_choices()
 
@@ -42,16 +46,7 @@ def new_report() -> ResponseReturnValue:
     form = ReportForm()
     _prepare(form, now)
     if form.validate_on_submit():
-        month = (
-            f"{form.year.data}-{form.month.data}" if form.year.data and form.month.data else None
-        )
-        data = service.ReportInput(
-            narrative=form.narrative.data or "",
-            region=form.region.data or "",
-            incident_month=month,
-            violations=tuple(form.violations.data or ()),
-            language=current_language(),
-        )
+        data = form.to_input(current_language())
         ring, cfg = runtime.keyring(), runtime.config()
         keys = service.SealingKeys(
             ring.receipt_salt, runtime.receipt_params(cfg), ring.escrow_public, runtime.kdf_slots()

@@ -5,7 +5,14 @@ from registry.models.base import Base
 from registry.models.catalogue import ReformBlock, ReformProposal, ReformTheme, VocabularyTerm
 from registry.models.mappings import CaseMapping, Strength
 from registry.models.messages import Direction, Message
-from registry.models.reports import KeyWrap, Report, ReportViolation, SealedField, Status
+from registry.models.reports import (
+    KeyWrap,
+    Report,
+    ReportFlag,
+    ReportViolation,
+    SealedField,
+    Status,
+)
 
 __all__ = [
     "Account",
@@ -19,6 +26,7 @@ __all__ = [
     "ReformProposal",
     "ReformTheme",
     "Report",
+    "ReportFlag",
     "ReportViolation",
     "Role",
     "SealedField",

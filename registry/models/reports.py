@@ -36,6 +36,10 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
     urgent: Mapped[bool] = mapped_column(default=False)
     region: Mapped[str] = mapped_column(String(32))
+    # Coarse codes for triage; exact place, names and descriptions are sealed.
+    place: Mapped[str | None] = mapped_column(String(32))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    reporter_role: Mapped[str | None] = mapped_column(String(16))
     # "YYYY-MM"; the exact date is sealed.
     incident_month: Mapped[str | None] = mapped_column(String(7))
     # Day only: a time of receipt could be joined with a network log.
@@ -58,6 +62,9 @@ class Report(Base):
     violations: Mapped[list[ReportViolation]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="ReportViolation.code"
     )
+    flags: Mapped[list[ReportFlag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ReportFlag.code"
+    )
     fields: Mapped[list[SealedField]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )
@@ -68,6 +75,17 @@ class ReportViolation(Base):
     """A violation-type code attached to a report (plain, for filtering)."""
 
     __tablename__ = "report_violations"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class ReportFlag(Base):
+    """A flag about the victim or the case (child, journalist, still detained…)."""
+
+    __tablename__ = "report_flags"
 
     report_id: Mapped[int] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True

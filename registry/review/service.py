@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
-from registry.intake.service import NARRATIVE
+from registry.intake.service import NARRATIVE, SEALED_ANSWERS
 from registry.messages import MessageView, read_as_staff
 from registry.models import CaseMapping, KeyWrap, Report, SealedField
 
@@ -87,6 +87,8 @@ class CaseView:
     violations: list[str]
     mappings: list[MappingView]
     messages: list[MessageView]
+    # Opened answers to the sealed questions, by field name.
+    answers: dict[str, str]
 
 
 def rationale_field(proposal_code: str) -> str:
@@ -124,4 +126,16 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         violations=[v.code for v in report.violations],
         mappings=mappings,
         messages=read_as_staff(db, report, dek),
+        answers=_open_answers(db, report, dek),
     )
+
+
+def _open_answers(db: Session, report: Report, dek: bytes) -> dict[str, str]:
+    answers = {}
+    for name in SEALED_ANSWERS:
+        sealed = db.get(SealedField, (report.id, name))
+        if sealed is not None:
+            answers[name] = open_field(
+                dek, sealed.ciphertext, report_id=report.public_id, field=name
+            ).decode()
+    return answers

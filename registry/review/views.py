@@ -14,6 +14,7 @@ from registry import messages as case_messages
 from registry.auth import loader
 from registry.choices import options
 from registry.i18n import current_language
+from registry.intake.forms import SEALED_QUESTIONS
 from registry.reforms import service as reforms
 from registry.review import service
 from registry.review.forms import MappingForm, ReplyForm
@@ -63,6 +64,10 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         reply=reply or ReplyForm(formdata=None),
         region_titles=titles(dbs, "regions", lang),
         violation_titles=titles(dbs, "violation_types", lang),
+        vocab={
+            kind: titles(dbs, kind, lang) for kind in ("places", "units", "flags", "reporter_roles")
+        },
+        questions=SEALED_QUESTIONS,
         proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
     )
 

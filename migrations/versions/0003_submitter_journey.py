@@ -1,4 +1,4 @@
-"""messages inbox key and consents
+"""submitter journey
 
 Revision ID: 0003
 Revises: 0001
@@ -35,7 +35,19 @@ def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_messages_report_id'), ['report_id'], unique=False)
 
+    op.create_table('report_flags',
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_report_flags_report_id_reports'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('report_id', 'code', name=op.f('pk_report_flags'))
+    )
+    with op.batch_alter_table('report_flags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_flags_code'), ['code'], unique=False)
+
     with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('place', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('unit', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('reporter_role', sa.String(length=16), nullable=True))
         # Server defaults only fill rows that predate this revision (none in
         # any deployment yet): such reports have no inbox key.
         batch_op.add_column(sa.Column('inbox_public_key', sa.LargeBinary(), nullable=False, server_default=sa.text("''")))
@@ -51,7 +63,14 @@ def downgrade() -> None:
         batch_op.drop_column('consent_publish')
         batch_op.drop_column('consent_contact')
         batch_op.drop_column('inbox_public_key')
+        batch_op.drop_column('reporter_role')
+        batch_op.drop_column('unit')
+        batch_op.drop_column('place')
 
+    with op.batch_alter_table('report_flags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_flags_code'))
+
+    op.drop_table('report_flags')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_report_id'))
 
