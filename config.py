@@ -52,6 +52,9 @@ class Config:
     # Flask-Limiter storage: "memory://" embedded, "redis://…" in production.
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
+    # An onion service address (e.g. "abc…xyz.onion"): advertised to Tor
+    # Browser with the Onion-Location header on every page.
+    onion_address: str = ""
     # Cookies get the Secure flag when the site is served over HTTPS.
     secure_cookies: bool = False
     testing: bool = False
@@ -78,6 +81,7 @@ class Config:
             session_absolute_hours=int(_env("SESSION_ABSOLUTE_HOURS", "12")),
             ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             secure_cookies=_env("SECURE_COOKIES", "0") == "1",
+            onion_address=_env("ONION_ADDRESS", ""),
         )
 
     def with_overrides(self, **changes: Any) -> Config:

@@ -26,6 +26,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int]:
+        if error.description == "invalid-utf8":
+            return render_template("errors/error.html", status=400, unreadable=True), 400
         return _render(error.code or 500)
 
     @app.errorhandler(Exception)

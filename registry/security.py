@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, redirect, request, url_for
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, Response, abort, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -54,6 +56,23 @@ def _require_login() -> ResponseReturnValue | None:
     return redirect(url_for("auth.login"), code=303)
 
 
+def _refuse_invalid_utf8() -> None:
+    """Refuse a form body whose percent-escapes are not UTF-8.
+
+    Werkzeug keeps such escapes as literal text ("%FF"), so what the person
+    wrote would be stored mangled without anyone noticing.  Browsers never
+    send this; the clear 400 is for broken clients and tools.
+    """
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return
+    raw = request.get_data(cache=True)
+    for pair in raw.split(b"&"):
+        try:
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            abort(400, description="invalid-utf8")
+
+
 def _headers(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = CSP
@@ -70,6 +89,11 @@ def _headers(response: Response) -> Response:
     if request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
+    onion = current_app.extensions["registry.config"].onion_address
+    if onion:
+        # Tor Browser offers the onion address: traffic then never leaves Tor.
+        path = request.full_path if request.query_string else request.path
+        headers["Onion-Location"] = f"http://{onion}{path}"
     # No server banner (Werkzeug or gunicorn version) helps an attacker.
     headers.pop("Server", None)
     return response
@@ -78,4 +102,7 @@ def _headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Install the default-deny check and the header filter."""
     app.before_request(_require_login)
+    # First of all hooks: once anything (e.g. the CSRF check) parses the form,
+    # the raw body is gone and cannot be checked any more.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_invalid_utf8)
     app.after_request(_headers)

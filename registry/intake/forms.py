@@ -12,6 +12,7 @@ from wtforms import (
     RadioField,
     SelectField,
     SelectMultipleField,
+    StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -23,6 +24,8 @@ from registry.intake.service import ANSWER_MAX, ReportInput
 
 NARRATIVE_MAX = 50_000
 FIRST_YEAR = 2000
+
+UNREADABLE = _l("Some characters could not be read. Please check this text and send it again.")
 
 MONTH_NAMES = (
     _l("January"),
@@ -94,6 +97,19 @@ SEALED_QUESTIONS: tuple[tuple[str, object, object], ...] = (
 class ReportForm(FlaskForm):
     """What happened, where, when (month), and which kinds of violation."""
 
+    # The receipt is drawn when the form page is made, so that a second
+    # submission of the same page (a double click, a resend after a
+    # timeout) is recognised by its receipt and shows that same receipt
+    # instead of storing the report twice or losing the receipt.
+    draft_receipt = HiddenField()
+    # Honeypot: hidden by the stylesheet, labelled for the rare person who
+    # sees it.  Bots fill every field; a filled one is refused, never
+    # silently dropped, so a person who filled it loses nothing.
+    website = StringField(
+        _l("Leave this field empty"),
+        validators=[Length(max=0, message=_l("Please leave this field empty."))],
+    )
+
     reporter_role = RadioField(
         _l("Who is reporting?"), validators=[Optional()], validate_choice=True
     )
@@ -150,6 +166,17 @@ class ReportForm(FlaskForm):
             field.label.text = str(label)
             field.description = hint
 
+    def validate(self, extra_validators: object = None) -> bool:
+        """Field checks, then refuse text that arrived as invalid UTF-8."""
+        ok = bool(super().validate(extra_validators))
+        for field in self:
+            if isinstance(field.data, str) and "\ufffd" in field.data:
+                # The request body was not valid UTF-8: storing the mangled
+                # text would lose what the person wrote without telling them.
+                field.errors = [*field.errors, str(UNREADABLE)]
+                ok = False
+        return ok
+
     def sealed_answers(self) -> dict[str, str]:
         """The non-empty free-text answers, by field name."""
         answers = {name: (getattr(self, name).data or "") for name, _, _ in SEALED_QUESTIONS}
@@ -172,6 +199,7 @@ class ReportForm(FlaskForm):
             consent_contact=self.consent_contact.data or "receipt",
             consent_publish=bool(self.consent_publish.data),
             consent_refer=bool(self.consent_refer.data),
+            receipt=self.draft_receipt.data or None,
         )
 
 

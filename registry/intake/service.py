@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.crypto import (
@@ -49,6 +50,17 @@ PUBLIC_ID_LENGTH = 12
 RECIPIENT_ROLES = (Role.REVIEWER.value, Role.COORDINATOR.value)
 
 
+class AlreadySubmitted(Exception):
+    """This form page was already submitted once; nothing new was stored.
+
+    Carries the receipt, so the person sees it again instead of losing it.
+    """
+
+    def __init__(self, receipt: str) -> None:
+        super().__init__("already submitted")
+        self.receipt = receipt
+
+
 class InvalidReport(ValueError):
     """The input breaks a rule; ``field`` names the offending field."""
 
@@ -75,6 +87,8 @@ class ReportInput:
     consent_contact: str = "receipt"
     consent_publish: bool = False
     consent_refer: bool = False
+    # The receipt drawn with the form page, if it came back well-formed.
+    receipt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,22 @@ def _sealed(dek: bytes, public_id: str, name: str, plaintext: bytes) -> SealedFi
     )
 
 
+def format_receipt(normalized: str | None) -> str | None:
+    """``XXXX-XXXX-…`` grouping of a normalized receipt (``None`` stays ``None``)."""
+    if normalized is None:
+        return None
+    return "-".join(normalized[i : i + 4] for i in range(0, len(normalized), 4))
+
+
+def new_draft_receipt() -> str:
+    """A receipt for a new form page (used once the page is submitted)."""
+    return generate_receipt()
+
+
+def _exists(db: Session, lookup_id: bytes) -> bool:
+    return db.scalar(select(Report.id).where(Report.lookup_id == lookup_id)) is not None
+
+
 def urgent_flags(db: Session) -> set[str]:
     """Flag codes that make a case urgent (e.g. someone is still detained)."""
     return {t.code for t in terms(db, "flags") if t.attributes.get("urgent")}
@@ -155,9 +185,11 @@ def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: d
     report is stored or, on any error, nothing is (DESIGN §2, promise 8).
     """
     _check(db, data)
-    receipt = generate_receipt()
+    receipt = format_receipt(normalize_receipt(data.receipt or "")) or generate_receipt()
     with keys.kdf_slots.hold():
         derived = derive_receipt_keys(receipt, salt=keys.receipt_salt, params=keys.receipt_params)
+    if _exists(db, derived.lookup_id):
+        raise AlreadySubmitted(receipt)
     public_id = _new_public_id()
     dek = new_data_key()
     inbox = generate_keypair()
@@ -198,9 +230,15 @@ def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: d
                 escrow=True, wrapped=wrap_data_key(dek, keys.escrow_public, report_id=public_id)
             )
         )
+    db.add(report)
     try:
-        db.add(report)
         db.commit()
+    except IntegrityError:
+        # Two submissions of one page raced: the other one is stored.
+        db.rollback()
+        if _exists(db, derived.lookup_id):
+            raise AlreadySubmitted(receipt) from None
+        raise
     except Exception:
         db.rollback()
         raise

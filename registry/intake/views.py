@@ -45,6 +45,8 @@ def new_report() -> ResponseReturnValue:
     now = datetime.now(UTC)
     form = ReportForm()
     _prepare(form, now)
+    if not service.receipt_shape_ok(form.draft_receipt.data or ""):
+        form.draft_receipt.data = service.new_draft_receipt()
     if form.validate_on_submit():
         data = form.to_input(current_language())
         ring, cfg = runtime.keyring(), runtime.config()
@@ -55,10 +57,16 @@ def new_report() -> ResponseReturnValue:
             done = service.submit_report(db.session(), data, keys, today=now.date())
         except service.InvalidReport as bad:
             getattr(form, bad.field).errors = [_("Please check this answer.")]
+        except service.AlreadySubmitted as again:
+            return _receipt_page(again.receipt, already=True)
         else:
-            saved = ReceiptSavedForm(formdata=None, receipt=done.receipt)
-            return render_template("intake/receipt.html", form=saved, receipt=done.receipt)
+            return _receipt_page(done.receipt, already=False)
     return render_template("intake/report.html", form=form)
+
+
+def _receipt_page(receipt: str, *, already: bool) -> str:
+    saved = ReceiptSavedForm(formdata=None, receipt=receipt)
+    return render_template("intake/receipt.html", form=saved, receipt=receipt, already=already)
 
 
 @bp.post("/report/saved")
