@@ -49,6 +49,10 @@ class Config:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     invite_valid_hours: int = 72
+    # Sealed attachment blobs (ciphertext only) live here.
+    storage_dir: Path = ROOT / "storage"
+    attachment_max_files: int = 10
+    attachment_max_bytes: int = 50 * 1024 * 1024
     # Flask-Limiter storage: "memory://" embedded, "redis://…" in production.
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
@@ -69,6 +73,9 @@ class Config:
             database_url=_env("DATABASE_URL", f"sqlite:///{instance / 'registry.sqlite3'}"),
             instance_dir=instance,
             keys_dir=Path(_env("KEYS_DIR", str(base.keys_dir))),
+            storage_dir=Path(_env("STORAGE_DIR", str(base.storage_dir))),
+            attachment_max_files=int(_env("ATTACHMENT_MAX_FILES", str(base.attachment_max_files))),
+            attachment_max_bytes=int(_env("ATTACHMENT_MAX_BYTES", str(base.attachment_max_bytes))),
             base_url=_env("BASE_URL", base.base_url).rstrip("/"),
             password_memory_kib=int(_env("PASSWORD_MEMORY_KIB", str(base.password_memory_kib))),
             password_iterations=int(_env("PASSWORD_ITERATIONS", str(base.password_iterations))),
@@ -117,4 +124,9 @@ class TestingConfig(Config):
     ) -> TestingConfig:
         """Testing configuration rooted at temporary directories."""
         url = database_url or f"sqlite:///{instance_dir / 'registry.sqlite3'}"
-        return cls(database_url=url, instance_dir=instance_dir, keys_dir=keys_dir)
+        return cls(
+            database_url=url,
+            instance_dir=instance_dir,
+            keys_dir=keys_dir,
+            storage_dir=instance_dir.parent / "storage",
+        )

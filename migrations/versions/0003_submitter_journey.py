@@ -18,6 +18,22 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=16), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('blob', sa.String(length=64), nullable=False),
+    sa.Column('sealed_key', sa.LargeBinary(), nullable=False),
+    sa.Column('sealed_meta', sa.LargeBinary(), nullable=False),
+    sa.Column('added_on', sa.Date(), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_attachments_report_id_reports'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments')),
+    sa.UniqueConstraint('blob', name=op.f('uq_attachments_blob')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_attachments_public_id'))
+    )
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachments_report_id'), ['report_id'], unique=False)
+
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=16), nullable=False),
@@ -58,6 +74,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachments_report_id'))
+
+    op.drop_table('attachments')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_column('consent_refer')
         batch_op.drop_column('consent_publish')

@@ -1,6 +1,8 @@
 """Typed SQLAlchemy 2 models, one concern per module."""
 
 from registry.models.accounts import Account, Invite, Role, StaffSession
+from registry.models.attachments import Attachment
+from registry.models.audit import AuditEvent
 from registry.models.base import Base
 from registry.models.catalogue import ReformBlock, ReformProposal, ReformTheme, VocabularyTerm
 from registry.models.mappings import CaseMapping, Strength
@@ -16,6 +18,8 @@ from registry.models.reports import (
 
 __all__ = [
     "Account",
+    "Attachment",
+    "AuditEvent",
     "Base",
     "CaseMapping",
     "Direction",
