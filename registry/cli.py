@@ -16,7 +16,7 @@ import click
 from flask import Flask
 
 from config import Config
-from registry import create_app, db, runtime
+from registry import audit, create_app, db, runtime
 from registry.auth import service as auth
 from registry.escrow import EscrowExists, create_escrow
 from registry.migrate import upgrade
@@ -130,3 +130,48 @@ def escrow_create(out: Path | None, passphrase_file: TextIO | None) -> None:
     click.echo(f"Escrow public key: {public}")
     click.echo(f"Escrow PRIVATE key (passphrase-locked): {out}")
     click.echo("Move the private key file OFFLINE now and delete it from this server.")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+def _parse_anchor(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[int, bytes] | None:
+    if value is None:
+        return None
+    position, _, digest = value.partition(":")
+    try:
+        anchor = int(position), bytes.fromhex(digest)
+    except ValueError:
+        anchor = (0, b"")
+    if anchor[0] < 1 or len(anchor[1]) != 32:
+        raise click.BadParameter("expected N:HASH as printed by an earlier verify")
+    return anchor
+
+
+@audit_group.command("verify")
+@click.option(
+    "--anchor",
+    callback=_parse_anchor,
+    default=None,
+    help="A head N:HASH printed earlier and kept elsewhere: it must still be in the log.",
+)
+def audit_verify(anchor: tuple[int, bytes] | None) -> None:
+    """Check every event of the audit log; exit 1 at the first bad one."""
+    app = _app()
+    with app.app_context():
+        result = audit.verify(db.session(), anchor)
+        db.session().rollback()
+        db.engine().dispose()
+    if not result.ok:
+        click.echo(
+            f"audit log BROKEN at event #{result.bad_id}: {result.problem} ({result.explanation})"
+        )
+        sys.exit(1)
+    click.echo(f"audit log OK: {result.count} events")
+    if result.count:
+        # Kept elsewhere, the head later exposes a rewrite or a cut-off end.
+        click.echo(f"head: {result.count}:{result.head.hex()}")

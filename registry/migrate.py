@@ -17,6 +17,6 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
+def upgrade(database_url: str, revision: str = "head") -> None:
     """Migrate the database at ``database_url`` to ``revision``."""
     command.upgrade(alembic_config(database_url), revision)
