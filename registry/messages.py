@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import audit
 from registry.crypto import (
     generate_receipt,
     open_field,
@@ -100,6 +101,9 @@ def post_reply(
         ),
     )
     db.add(message)
+    audit.record(
+        db, actor=audit.account_actor(author_id), action="case.replied", report_ref=report.public_id
+    )
     return message
 
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from registry import audit
 from registry.auth import totp
 from registry.auth.passwords import password_problem
 from registry.crypto import (
@@ -168,6 +169,9 @@ def confirm_totp(
     account.totp_last_step = step
     account.active = True
     invite.used_at = utcnow()
+    audit.record(
+        db, actor=audit.account_actor(account.id), action="account.activated", detail=account.role
+    )
 
 
 @lru_cache(maxsize=4)
@@ -207,4 +211,5 @@ def authenticate(
     if step is None:
         raise LoginFailed()
     account.totp_last_step = step
+    audit.record(db, actor=audit.account_actor(account.id), action="account.login")
     return Authenticated(account=account, private_key=private_key)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import audit
 from registry.crypto import Argon2Params, derive_receipt_keys, normalize_receipt
 from registry.kdf_slots import KdfSlots
 from registry.models import Report
@@ -73,4 +74,6 @@ def withdraw(db: Session, report: Report) -> None:
     in the caller's transaction; on SQLite ``secure_delete`` overwrites the
     freed pages.
     """
+    # The tombstone: that this report existed and was withdrawn, on which day.
+    audit.record(db, actor=audit.SUBMITTER, action="report.withdrawn", report_ref=report.public_id)
     db.delete(report)

@@ -24,9 +24,7 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
-    report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True
-    )
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     # File name of the sealed blob in the storage directory (random).
     blob: Mapped[str] = mapped_column(String(64), unique=True)
     sealed_key: Mapped[bytes]

@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import audit
 from registry.crypto import seal_field
 from registry.models import (
     CaseMapping,
@@ -154,6 +155,13 @@ def map_case(
     mapping.sealed_rationale = sealed
     mapping.created_by = account_id
     db.add(mapping)
+    audit.record(
+        db,
+        actor=audit.account_actor(account_id),
+        action="case.mapped",
+        report_ref=report.public_id,
+        detail=f"{proposal_code}:{strength}",
+    )
     return mapping
 
 

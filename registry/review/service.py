@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from registry import audit
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
 from registry.intake.service import NARRATIVE, SEALED_ANSWERS
 from registry.messages import MessageView, read_as_staff
@@ -100,6 +101,10 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
     """Open every sealed part of a case the reviewer holds a key for."""
     report = find_report(db, public_id)
     dek = data_key_for(db, report, account_id, private_key)
+    # Every opening of sealed content is an event (promise 7); the caller commits.
+    audit.record(
+        db, actor=audit.account_actor(account_id), action="case.opened", report_ref=public_id
+    )
     sealed = db.get(SealedField, (report.id, NARRATIVE))
     narrative = (
         open_field(dek, sealed.ciphertext, report_id=public_id, field=NARRATIVE).decode()

@@ -57,6 +57,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         case = service.open_case(dbs, public_id, current_user.id, loader.private_key())
     except service.NoAccess:
         abort(404)
+    dbs.commit()
     return render_template(
         "review/case.html",
         case=case,
