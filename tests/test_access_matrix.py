@@ -1,0 +1,129 @@
+"""Who may open what: every route × every kind of visitor, from the URL map.
+
+A route that is not in ``EXPECTED`` fails the test, so a new view cannot
+slip in without someone deciding who may use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from registry import db
+from registry.models import ReformProposal, Report, Role
+from tests.helpers import StaffActions, csrf_token, english_client, post_form, submit_report
+
+ROLES = ("anonymous", "submitter", "reviewer_without_grant", "reviewer", "coordinator", "admin")
+LOGIN = 303  # redirected to the login page
+OPEN = 200
+
+# endpoint: (method, path, {role: status}); ``*`` stands for every other role.
+EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
+    "static": ("GET", "/static/site.css", {"*": OPEN}),
+    "intake.index": ("GET", "/", {"*": OPEN}),
+    "intake.new_report": ("GET", "/report", {"*": OPEN}),
+    "intake.receipt_saved": ("POST", "/report/saved", {"*": 400}),  # no receipt sent
+    "intake.done": ("GET", "/report/done", {"*": OPEN}),
+    "intake.neutral": ("GET", "/blank", {"*": OPEN}),
+    "followup.start": ("GET", "/followup/", {"*": OPEN}),
+    "followup.case": ("GET", "/followup/case", {"submitter": OPEN, "*": 303}),
+    "followup.message": ("POST", "/followup/message", {"submitter": OPEN, "*": 303}),
+    "followup.consents": ("POST", "/followup/consents", {"submitter": OPEN, "*": 303}),
+    "followup.withdraw": ("GET", "/followup/withdraw", {"submitter": OPEN, "*": 303}),
+    "auth.login": ("GET", "/staff/login", {"anonymous": OPEN, "submitter": OPEN, "*": 303}),
+    "auth.invite": ("GET", "/staff/invite/not-a-token", {"*": 404}),
+    "auth.enrol_totp": ("GET", "/staff/enrol", {"*": 404}),
+    "review.queue": ("GET", "/review/", {"anonymous": LOGIN, "submitter": LOGIN, "*": OPEN}),
+    "review.case": (
+        "GET",
+        "/review/case/{public_id}",
+        {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
+    ),
+    "review.map_case": (
+        "POST",
+        "/review/case/{public_id}/mappings",
+        {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
+    ),
+    "review.reply": (
+        "POST",
+        "/review/case/{public_id}/reply",
+        {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
+    ),
+    "reforms.catalogue": (
+        "GET",
+        "/proposals/",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": OPEN},
+    ),
+    "reforms.proposal": (
+        "GET",
+        "/proposals/{proposal}",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": OPEN},
+    ),
+    "lang.set_language": ("GET", "/lang/en?next=/", {"*": 303}),
+    # These end the visit; they run last for every role.
+    "intake.leave": ("GET", "/leave", {"*": 303}),
+    "auth.logout": ("POST", "/staff/logout", {"*": 303}),
+}
+LAST = ("intake.leave", "auth.logout")
+
+
+def test_every_route_has_an_entry(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(EXPECTED)
+
+
+@pytest.fixture
+def visitors(app: Flask, staff: StaffActions) -> dict[str, FlaskClient]:
+    """A client per kind of visitor, set up around one report."""
+    reviewer = staff.create("granted@example.org")
+    coordinator = staff.create("coord@example.org", role=Role.COORDINATOR)
+    admin = staff.create("admin@example.org", role=Role.ADMIN)
+    submitter = english_client(app)
+    receipt = submit_report(submitter)
+    post_form(submitter, "/followup/", {"receipt": receipt})
+    # Created after the report: holds no key for it.
+    outsider = staff.create("outsider@example.org")
+    clients = {"anonymous": english_client(app), "submitter": submitter}
+    for role, person in (
+        ("reviewer_without_grant", outsider),
+        ("reviewer", reviewer),
+        ("coordinator", coordinator),
+        ("admin", admin),
+    ):
+        clients[role] = english_client(app)
+        staff.login(clients[role], person)
+    return clients
+
+
+def _status(client: FlaskClient, method: str, path: str) -> int:
+    if method == "GET":
+        response = client.get(path)
+        response.close()  # static files are streamed from an open file
+        return response.status_code
+    page = client.get("/").get_data(as_text=True)
+    token = csrf_token(page) if re.search(r'name="csrf_token"', page) else ""
+    if not token:
+        token = csrf_token(client.get("/followup/").get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token}).status_code
+
+
+def test_access_matrix(app: Flask, visitors: dict[str, FlaskClient]) -> None:
+    with app.app_context():
+        values = {
+            "public_id": db.session().scalars(select(Report)).one().public_id,
+            "proposal": db.session().scalars(select(ReformProposal.code)).first(),
+        }
+    order = [e for e in EXPECTED if e not in LAST] + list(LAST)
+    wrong = []
+    for role in ROLES:
+        for endpoint in order:
+            method, path, statuses = EXPECTED[endpoint]
+            expected = statuses.get(role, statuses.get("*"))
+            actual = _status(visitors[role], method, path.format(**values))
+            if actual != expected:
+                wrong.append(f"{role} {method} {endpoint}: {actual} (expected {expected})")
+    assert wrong == []
