@@ -6,6 +6,7 @@ from flask import Flask
 
 from config import ROOT, Config
 from registry import db, extensions, i18n, labels, security
+from registry.attachments import upload
 from registry.kdf_slots import KdfSlots
 from registry.keyring import load_keyring
 
@@ -50,6 +51,7 @@ def create_app(cfg: Config | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     security.init_app(app)
+    upload.init_app(app)
     _register_blueprints(app)
     return app
 

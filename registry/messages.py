@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.crypto import (
-    generate_receipt,
     open_field,
     open_with_private_key,
     seal_field,
     seal_to_public_key,
 )
+from registry.ids import new_public_id
 from registry.intake.service import INBOX_KEY
 from registry.models import Direction, Message, Report, SealedField
 
@@ -56,7 +56,7 @@ def _purpose(kind: str, message_id: str) -> str:
 
 def post_from_submitter(db: Session, report: Report, text: str, *, today: date) -> Message:
     """Add a message from the submitter to the staff."""
-    plaintext, mid = _check(text), generate_receipt()[:12]
+    plaintext, mid = _check(text), new_public_id()
     message = Message(
         public_id=mid,
         report_id=report.id,
@@ -83,7 +83,7 @@ def post_reply(
     db: Session, report: Report, text: str, *, dek: bytes, author_id: int, today: date
 ) -> Message:
     """Add a reply from staff to the submitter (needs the report's data key)."""
-    plaintext, mid = _check(text), generate_receipt()[:12]
+    plaintext, mid = _check(text), new_public_id()
     message = Message(
         public_id=mid,
         report_id=report.id,

@@ -23,6 +23,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "followup.start",
         "followup.case",
         "followup.message",
+        "followup.add_files",
         "followup.consents",
         "followup.withdraw",
         "auth.login",
@@ -65,6 +66,8 @@ def _refuse_invalid_utf8() -> None:
     """
     if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
         return
+    if (request.content_length or 0) > 2 * 1024 * 1024:
+        return  # the form parser refuses a body this large with 413 anyway
     raw = request.get_data(cache=True)
     for pair in raw.split(b"&"):
         try:

@@ -32,6 +32,7 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
     "followup.start": ("GET", "/followup/", {"*": OPEN}),
     "followup.case": ("GET", "/followup/case", {"submitter": OPEN, "*": 303}),
     "followup.message": ("POST", "/followup/message", {"submitter": OPEN, "*": 303}),
+    "followup.add_files": ("POST", "/followup/files", {"submitter": OPEN, "*": 303}),
     "followup.consents": ("POST", "/followup/consents", {"submitter": OPEN, "*": 303}),
     "followup.withdraw": ("GET", "/followup/withdraw", {"submitter": OPEN, "*": 303}),
     "auth.login": ("GET", "/staff/login", {"anonymous": OPEN, "submitter": OPEN, "*": 303}),
@@ -47,6 +48,11 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
         "POST",
         "/review/case/{public_id}/mappings",
         {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
+    ),
+    "review.download": (
+        "GET",
+        "/review/case/{public_id}/files/NOSUCHFILE",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": 404},
     ),
     "review.reply": (
         "POST",

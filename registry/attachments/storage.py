@@ -49,6 +49,11 @@ class BlobStore:
             for folder in (self.incoming, self.kept):
                 (folder / _checked(name)).unlink(missing_ok=True)
 
+    def discard_incoming(self, names: Iterable[str]) -> None:
+        """Delete incoming blobs (kept ones are not touched)."""
+        for name in names:
+            (self.incoming / _checked(name)).unlink(missing_ok=True)
+
     def open(self, name: str) -> BinaryIO:
         """Open a kept blob for reading."""
         return (self.kept / _checked(name)).open("rb")

@@ -28,6 +28,7 @@ from registry.crypto.receipts import (
     normalize_receipt,
 )
 from registry.crypto.sessions import new_session_secret, open_for_session, seal_for_session
+from registry.crypto.stream import StreamInfo, open_stream, seal_stream
 
 __all__ = [
     "RECEIPT_ALPHABET",
@@ -35,6 +36,7 @@ __all__ = [
     "CannotOpen",
     "KeyPair",
     "ReceiptKeys",
+    "StreamInfo",
     "derive_receipt_keys",
     "generate_keypair",
     "generate_receipt",
@@ -46,11 +48,13 @@ __all__ = [
     "open_field",
     "open_for_session",
     "open_local",
+    "open_stream",
     "open_with_private_key",
     "public_key_of",
     "seal_field",
     "seal_for_session",
     "seal_local",
+    "seal_stream",
     "seal_to_public_key",
     "unlock_private_key",
     "unwrap_data_key",

@@ -32,6 +32,7 @@ class Kind(IntEnum):
     PASSWORD_LOCK = 4
     SESSION = 5
     LOCAL = 6
+    STREAM = 7
 
 
 def _label(kind: Kind) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from registry.choices import options
@@ -29,6 +29,13 @@ class MessageForm(FlaskForm):
         validators=[DataRequired(message=_l("Please write a message.")), Length(max=MESSAGE_MAX)],
         description=_l("Encrypted like your report."),
     )
+
+
+class FilesForm(FlaskForm):
+    """More files for the report, sealed like the first ones."""
+
+    files = MultipleFileField(_l("Add files"))
+    remove_metadata = BooleanField(_l("Remove location and camera data from photos"), default=True)
 
 
 class ConsentForm(FlaskForm):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import audit
+from registry.attachments.service import blobs_of
 from registry.crypto import Argon2Params, derive_receipt_keys, normalize_receipt
 from registry.kdf_slots import KdfSlots
 from registry.models import Report
@@ -67,13 +68,16 @@ def update_consents(report: Report, *, contact: str, publish: bool, refer: bool)
     report.consent_refer = refer
 
 
-def withdraw(db: Session, report: Report) -> None:
+def withdraw(db: Session, report: Report) -> list[str]:
     """Delete every sealed part and key wrap of the report.
 
     The row's cascade removes fields, wraps, codes, mappings and messages
     in the caller's transaction; on SQLite ``secure_delete`` overwrites the
-    freed pages.
+    freed pages.  Returns the names of the report's sealed blobs, which the
+    caller deletes once the transaction has committed.
     """
+    blobs = blobs_of(db, report)
     # The tombstone: that this report existed and was withdrawn, on which day.
     audit.record(db, actor=audit.SUBMITTER, action="report.withdrawn", report_ref=report.public_id)
     db.delete(report)
+    return blobs

@@ -11,9 +11,12 @@ from werkzeug.wrappers import Response
 
 from registry import db, runtime
 from registry import messages as case_messages
+from registry.attachments.explain import files_hint, prepared_files, rejection
+from registry.attachments.service import AttachmentRejected, add_report_files
+from registry.attachments.upload import blob_store
 from registry.extensions import limiter
 from registry.followup import cookie, service
-from registry.followup.forms import ConsentForm, MessageForm, ReceiptForm, WithdrawForm
+from registry.followup.forms import ConsentForm, FilesForm, MessageForm, ReceiptForm, WithdrawForm
 from registry.models import Report
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
@@ -87,7 +90,11 @@ def case() -> ResponseReturnValue:
 
 
 def _render_case(
-    session: cookie.FollowupSession, report: Report, form: MessageForm, consents: ConsentForm | None
+    session: cookie.FollowupSession,
+    report: Report,
+    form: MessageForm,
+    consents: ConsentForm | None,
+    files: FilesForm | None = None,
 ) -> str:
     consents = consents or ConsentForm(
         formdata=None,
@@ -100,6 +107,8 @@ def _render_case(
         report=report,
         form=form,
         consents=consents,
+        files=files or FilesForm(formdata=None),
+        files_hint=files_hint(runtime.config()),
         messages=case_messages.read_as_submitter(db.session(), report, session.private_key),
     )
 
@@ -119,6 +128,29 @@ def message() -> ResponseReturnValue:
     )
     dbs.commit()
     return redirect(url_for("followup.case", sent=1), code=303)
+
+
+@bp.post("/files")
+def add_files() -> ResponseReturnValue:
+    """Add files to the report (sealed to its inbox key)."""
+    current = _current()
+    if current is None:
+        return redirect(url_for("followup.start"), code=303)
+    form, dbs, cfg = FilesForm(), db.session(), runtime.config()
+    if form.validate_on_submit():
+        try:
+            files = prepared_files(
+                "files", blob_store(), remove_metadata=bool(form.remove_metadata.data)
+            )
+        except AttachmentRejected as bad:
+            form.files.errors = [rejection(bad, cfg)]
+        else:
+            if files:
+                today = datetime.now(UTC).date()
+                add_report_files(dbs, current[1], files, blob_store(), today=today)
+                return redirect(url_for("followup.case", added=len(files)), code=303)
+            form.files.errors = [_("Please choose at least one file.")]
+    return _render_case(*current, MessageForm(formdata=None), None, form)
 
 
 @bp.post("/consents")
@@ -149,8 +181,9 @@ def withdraw() -> ResponseReturnValue:
     form = WithdrawForm()
     if form.validate_on_submit():
         dbs = db.session()
-        service.withdraw(dbs, current[1])
+        blobs = service.withdraw(dbs, current[1])
         dbs.commit()
+        blob_store().discard(blobs)
         g.followup_session = None
         response = make_response(render_template("followup/withdrawn.html"))
         response.delete_cookie(cookie.COOKIE, path="/followup")

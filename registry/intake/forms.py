@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
+    MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -152,6 +153,18 @@ class ReportForm(FlaskForm):
         # Missing means the default: replies read with the receipt reveal
         # nothing about the person, unlike any other way of contact.
         validators=[Optional()],
+    )
+    files = MultipleFileField(
+        _l("Photos, medical papers, recordings"),
+    )
+    remove_metadata = BooleanField(
+        _l("Remove location and camera data from photos"),
+        default=True,
+        description=_l(
+            "Recommended. Photos are saved again without the hidden data that can tell where "
+            "and with which phone they were taken (GPS, camera model, time). The picture "
+            "itself stays the same."
+        ),
     )
     consent_publish = BooleanField(_l("An anonymised summary of my case may be published."))
     consent_refer = BooleanField(

@@ -9,6 +9,7 @@ time of day) reaches this function, so nothing of it can be stored.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry.attachments.service import Prepared, attach
+from registry.attachments.storage import BlobStore
 from registry.crypto import (
     Argon2Params,
     derive_receipt_keys,
@@ -26,6 +29,7 @@ from registry.crypto import (
     seal_field,
     wrap_data_key,
 )
+from registry.ids import new_public_id
 from registry.kdf_slots import KdfSlots
 from registry.models import (
     Account,
@@ -44,7 +48,6 @@ INBOX_KEY = "inbox-key"
 SEALED_ANSWERS = ("when_exact", "where_exact", "perpetrators", "said", "injuries", "witnesses")
 ANSWER_MAX = 10_000
 MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
-PUBLIC_ID_LENGTH = 12
 # Roles that receive report keys on arrival.  Admins manage people and
 # settings and see no case content unless a coordinator grants it.
 RECIPIENT_ROLES = (Role.REVIEWER.value, Role.COORDINATOR.value)
@@ -161,10 +164,6 @@ def urgent_flags(db: Session) -> set[str]:
     return {t.code for t in terms(db, "flags") if t.attributes.get("urgent")}
 
 
-def _new_public_id() -> str:
-    return generate_receipt()[:PUBLIC_ID_LENGTH]
-
-
 def recipients(db: Session) -> list[Account]:
     """Active staff who receive the key of every new report."""
     return list(
@@ -178,7 +177,15 @@ def recipients(db: Session) -> list[Account]:
     )
 
 
-def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: date) -> Submitted:
+def submit_report(
+    db: Session,
+    data: ReportInput,
+    keys: SealingKeys,
+    *,
+    today: date,
+    files: Sequence[Prepared] = (),
+    store: BlobStore | None = None,
+) -> Submitted:
     """Seal, wrap and store one report; return its receipt.
 
     All rows are added to ``db`` and committed together: either the whole
@@ -190,7 +197,7 @@ def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: d
         derived = derive_receipt_keys(receipt, salt=keys.receipt_salt, params=keys.receipt_params)
     if _exists(db, derived.lookup_id):
         raise AlreadySubmitted(receipt)
-    public_id = _new_public_id()
+    public_id = new_public_id()
     dek = new_data_key()
     inbox = generate_keypair()
     report = Report(
@@ -231,16 +238,29 @@ def submit_report(db: Session, data: ReportInput, keys: SealingKeys, *, today: d
             )
         )
     db.add(report)
+    kept: list[str] = []
     try:
+        if files and store is not None:
+            db.flush()
+            attach(db, report, list(files), today=today)
+            # Blobs move into place before the commit; if the commit fails
+            # they are deleted again below, so no orphan remains either way.
+            for item in files:
+                store.keep(item.upload.blob)
+                kept.append(item.upload.blob)
         db.commit()
     except IntegrityError:
-        # Two submissions of one page raced: the other one is stored.
         db.rollback()
+        if store is not None:
+            store.discard(kept)
+        # Two submissions of one page raced: the other one is stored.
         if _exists(db, derived.lookup_id):
             raise AlreadySubmitted(receipt) from None
         raise
     except Exception:
         db.rollback()
+        if store is not None:
+            store.discard(kept)
         raise
     return Submitted(receipt=receipt, public_id=public_id)
 

@@ -9,6 +9,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from registry import db, runtime
+from registry.attachments.explain import files_hint, prepared_files, rejection
+from registry.attachments.service import AttachmentRejected
+from registry.attachments.upload import blob_store
 from registry.choices import options
 from registry.extensions import limiter
 from registry.i18n import current_language
@@ -33,6 +36,7 @@ def _prepare(form: ReportForm, today: datetime) -> None:
     form.reporter_role.choices = options(choices(dbs, "reporter_roles", lang))
     form.place.choices = options([("", "—"), *choices(dbs, "places", lang)])
     form.unit.choices = options([("", "—"), *choices(dbs, "units", lang)])
+    form.files.description = files_hint(runtime.config())
     form.year.choices = year_choices(today.date())
     form.month.choices = month_choices()
 
@@ -54,7 +58,14 @@ def new_report() -> ResponseReturnValue:
             ring.receipt_salt, runtime.receipt_params(cfg), ring.escrow_public, runtime.kdf_slots()
         )
         try:
-            done = service.submit_report(db.session(), data, keys, today=now.date())
+            files = prepared_files(
+                "files", blob_store(), remove_metadata=bool(form.remove_metadata.data)
+            )
+            done = service.submit_report(
+                db.session(), data, keys, today=now.date(), files=files, store=blob_store()
+            )
+        except AttachmentRejected as bad:
+            form.files.errors = [rejection(bad, cfg)]
         except service.InvalidReport as bad:
             getattr(form, bad.field).errors = [_("Please check this answer.")]
         except service.AlreadySubmitted as again:

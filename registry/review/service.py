@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from registry import audit
+from registry.attachments.service import AttachmentView, list_for_staff
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
 from registry.intake.service import NARRATIVE, SEALED_ANSWERS
 from registry.messages import MessageView, read_as_staff
@@ -90,6 +91,7 @@ class CaseView:
     messages: list[MessageView]
     # Opened answers to the sealed questions, by field name.
     answers: dict[str, str]
+    attachments: list[AttachmentView]
 
 
 def rationale_field(proposal_code: str) -> str:
@@ -132,6 +134,7 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         mappings=mappings,
         messages=read_as_staff(db, report, dek),
         answers=_open_answers(db, report, dek),
+        attachments=list_for_staff(db, report, dek),
     )
 
 

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from registry import db
+from registry import audit, db
 from registry import messages as case_messages
+from registry.attachments.downloads import content_disposition
+from registry.attachments.service import AttachmentRejected, open_for_staff
+from registry.attachments.upload import blob_store
 from registry.auth import loader
 from registry.choices import options
 from registry.i18n import current_language
@@ -104,6 +117,31 @@ def map_case(public_id: str) -> ResponseReturnValue:
     dbs.commit()
     flash(_("The case is mapped to the proposal."))
     return redirect(url_for("review.case", public_id=public_id), code=303)
+
+
+@bp.get("/case/<public_id>/files/<file_id>")
+def download(public_id: str, file_id: str) -> ResponseReturnValue:
+    """Stream an attachment, decrypted chunk by chunk, as a download."""
+    dbs = db.session()
+    try:
+        report = service.find_report(dbs, public_id)
+        dek = service.data_key_for(dbs, report, current_user.id, loader.private_key())
+        view, chunks = open_for_staff(dbs, report, dek, file_id, blob_store())
+    except (service.NoAccess, AttachmentRejected):
+        abort(404)
+    audit.record(
+        dbs,
+        actor=audit.account_actor(current_user.id),
+        action="case.file-opened",
+        report_ref=public_id,
+        detail=file_id,
+    )
+    dbs.commit()
+    # Always a download, never rendered here: a hostile file cannot run in
+    # the registry's origin (nosniff is set on every response too).
+    response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = content_disposition(view.name)
+    return response
 
 
 @bp.post("/case/<public_id>/reply")

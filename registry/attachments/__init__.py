@@ -1,0 +1,13 @@
+"""Attachments: what a file really is, photos cleaned of metadata, sealed blobs on disk.
+
+* :mod:`registry.attachments.sniff`: the media type from the first bytes,
+  from an allowlist (never from the name or the browser's claim);
+* :mod:`registry.attachments.scrub`: photos re-encoded without location and
+  camera data;
+* sealing is :func:`registry.crypto.seal_stream` (chunked, never whole in
+  memory); :mod:`registry.attachments.storage` keeps the sealed blobs.
+
+WHY nothing is re-exported here: ``sniff`` is both a module and its main
+function, and importing this package must not pull in Pillow for code that
+only needs the blob store.
+"""

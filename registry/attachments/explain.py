@@ -1,0 +1,60 @@
+"""Messages about files, in the person's language."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_babel import gettext as _
+
+from config import Config
+from registry.attachments.service import AttachmentRejected, Prepared, prepare
+from registry.attachments.storage import BlobStore
+from registry.attachments.upload import SealedUpload
+
+
+def files_hint(cfg: Config) -> str:
+    """The hint under the file field, with this deployment's limits."""
+    hint: str = _(
+        "Up to %(count)s files, up to %(size)s MB each: photos, PDF, audio, video or plain "
+        "text. Files are encrypted as they arrive.",
+        count=cfg.attachment_max_files,
+        size=cfg.attachment_max_bytes // (1024 * 1024),
+    )
+    return hint
+
+
+def rejection(bad: AttachmentRejected, cfg: Config) -> str:
+    """Why a file was refused, and that the person must choose files again."""
+    reasons = {
+        "size": _(
+            "“%(name)s” is larger than %(size)s MB.",
+            name=bad.name,
+            size=cfg.attachment_max_bytes // (1024 * 1024),
+        ),
+        "count": _("Only %(count)s files can be sent at once.", count=cfg.attachment_max_files),
+        "empty": _("“%(name)s” is empty.", name=bad.name),
+        "type": _(
+            "“%(name)s” is not a photo, PDF, audio, video or plain text file.", name=bad.name
+        ),
+        "image": _("“%(name)s” could not be read as a picture.", name=bad.name),
+    }
+    return " ".join(
+        [
+            reasons.get(bad.reason, _("A file could not be accepted.")),
+            _("Nothing was stored. Your text is kept; please choose the files again."),
+        ]
+    )
+
+
+def prepared_files(field_name: str, store: BlobStore, *, remove_metadata: bool) -> list[Prepared]:
+    """Check every file of a multipart field; raise on the first refused one."""
+    files = []
+    for storage in request.files.getlist(field_name):
+        upload = storage.stream
+        if not isinstance(upload, SealedUpload):
+            continue
+        if not storage.filename and upload.size == 0:
+            continue  # the field was left empty
+        files.append(
+            prepare(upload, storage.filename or "", store, remove_metadata=remove_metadata)
+        )
+    return files

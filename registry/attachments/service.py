@@ -1,0 +1,245 @@
+"""Checking, sealing to the report, listing and opening attachments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.attachments.sniff import sniff as sniff_media_type
+from registry.attachments.storage import BlobStore
+from registry.attachments.upload import UPLOAD_CONTEXT, SealedUpload
+from registry.crypto import (
+    open_field,
+    open_stream,
+    open_with_private_key,
+    seal_to_public_key,
+)
+from registry.crypto.stream import StreamSealer
+from registry.models import Attachment, Report, SealedField
+
+FILE_NAME_MAX = 200
+# Photo formats the scrubber can re-encode without metadata.
+SCRUBBABLE = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+class AttachmentRejected(ValueError):
+    """A file that cannot be accepted; ``reason`` is a code for the message."""
+
+    def __init__(self, reason: str, name: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.name = name
+
+
+@dataclass
+class Prepared:
+    """An accepted upload, sealed in ``tmp/``, with what will be sealed about it."""
+
+    upload: SealedUpload
+    name: str
+    media_type: str
+    original_sha256: str
+    size: int
+    scrubbed: bool
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """What a reviewer sees of an attachment (opened for this request)."""
+
+    public_id: str
+    name: str
+    media_type: str
+    size: int
+    original_sha256: str
+    scrubbed: bool
+
+
+def prepare(
+    upload: SealedUpload, name: str, store: BlobStore, *, remove_metadata: bool
+) -> Prepared:
+    """Check an upload by its content and, for photos, remove location data.
+
+    The type comes from the first bytes (never from the name or the
+    browser's claim).  When the person chose it, a photo is decoded and
+    re-encoded without EXIF/XMP/GPS, and sealed again; the original's
+    SHA-256 is kept (sealed) for the chain of custody.
+    """
+    info = upload.finish()
+    name = (name or "").strip()[-FILE_NAME_MAX:] or "file"
+    if upload.refused:
+        raise AttachmentRejected(upload.refused, name)
+    if info.plaintext_size == 0:
+        raise AttachmentRejected("empty", name)
+    media_type = sniff_media_type(upload.head)
+    if media_type is None:
+        raise AttachmentRejected("type", name)
+    prepared = Prepared(upload, name, media_type, info.sha256_hex, info.plaintext_size, False)
+    if remove_metadata and media_type in SCRUBBABLE:
+        _scrub(prepared, store)
+    return prepared
+
+
+def _scrub(prepared: Prepared, store: BlobStore) -> None:
+    upload = prepared.upload
+    with store.incoming_path(upload.blob).open("rb") as sealed:
+        # A photo is bounded by the pixel limit of the scrubber; it is held
+        # in memory only, never written in the clear.
+        original = b"".join(
+            open_stream(
+                upload.key, sealed, report_id=UPLOAD_CONTEXT, attachment_id=upload.attachment_id
+            )
+        )
+    from registry.attachments.scrub import scrub_image
+
+    try:
+        cleaned = scrub_image(original, prepared.media_type)
+    except ValueError:
+        raise AttachmentRejected("image", prepared.name) from None
+    new_blob, sink = store.new_incoming()
+    with sink:
+        sealer = StreamSealer(
+            upload.key, sink, report_id=UPLOAD_CONTEXT, attachment_id=upload.attachment_id
+        )
+        sealer.write(cleaned)
+        sealer.finish()
+    store.discard_incoming([upload.blob])
+    upload.blob = new_blob
+    prepared.size = len(cleaned)
+    prepared.scrubbed = True
+
+
+def _purpose(kind: str, attachment_id: str) -> str:
+    return f"{kind}:{attachment_id}"
+
+
+def attach(db: Session, report: Report, files: list[Prepared], *, today: date) -> list[Attachment]:
+    """Add rows for prepared files; the file keys and names sealed to the inbox key."""
+    rows = []
+    for item in files:
+        aid = item.upload.attachment_id
+        meta = {
+            "name": item.name,
+            "type": item.media_type,
+            "size": item.size,
+            "sha256": item.original_sha256,
+            "scrubbed": item.scrubbed,
+        }
+        rows.append(
+            Attachment(
+                public_id=aid,
+                report_id=report.id,
+                blob=item.upload.blob,
+                added_on=today,
+                sealed_key=seal_to_public_key(
+                    item.upload.key,
+                    report.inbox_public_key,
+                    report_id=report.public_id,
+                    purpose=_purpose("attachment-key", aid),
+                ),
+                sealed_meta=seal_to_public_key(
+                    json.dumps(meta).encode(),
+                    report.inbox_public_key,
+                    report_id=report.public_id,
+                    purpose=_purpose("attachment-meta", aid),
+                ),
+            )
+        )
+    db.add_all(rows)
+    return rows
+
+
+def add_report_files(
+    db: Session, report: Report, files: list[Prepared], store: BlobStore, *, today: date
+) -> None:
+    """Attach files to an existing report and commit; no orphan blob on failure."""
+    kept: list[str] = []
+    try:
+        attach(db, report, files, today=today)
+        db.flush()
+        for item in files:
+            store.keep(item.upload.blob)
+            kept.append(item.upload.blob)
+        db.commit()
+    except Exception:
+        db.rollback()
+        store.discard(kept)
+        raise
+
+
+def _inbox_private(db: Session, report: Report, dek: bytes) -> bytes:
+    from registry.intake.service import INBOX_KEY
+
+    field = db.get(SealedField, (report.id, INBOX_KEY))
+    if field is None:
+        raise AttachmentRejected("missing", "")
+    return open_field(dek, field.ciphertext, report_id=report.public_id, field=INBOX_KEY)
+
+
+def list_for_staff(db: Session, report: Report, dek: bytes) -> list[AttachmentView]:
+    """Every attachment of the report with its opened metadata."""
+    rows = db.scalars(
+        select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)
+    )
+    rows_list = list(rows)
+    if not rows_list:
+        return []
+    inbox = _inbox_private(db, report, dek)
+    views = []
+    for row in rows_list:
+        meta = json.loads(
+            open_with_private_key(
+                row.sealed_meta,
+                inbox,
+                report_id=report.public_id,
+                purpose=_purpose("attachment-meta", row.public_id),
+            )
+        )
+        views.append(
+            AttachmentView(
+                row.public_id,
+                meta["name"],
+                meta["type"],
+                meta["size"],
+                meta["sha256"],
+                meta["scrubbed"],
+            )
+        )
+    return views
+
+
+def open_for_staff(
+    db: Session, report: Report, dek: bytes, public_id: str, store: BlobStore
+) -> tuple[AttachmentView, Iterator[bytes]]:
+    """An attachment's metadata and a generator of its verified plaintext chunks."""
+    row = db.scalars(
+        select(Attachment).where(
+            Attachment.report_id == report.id, Attachment.public_id == public_id
+        )
+    ).first()
+    if row is None:
+        raise AttachmentRejected("missing", public_id)
+    view = next(v for v in list_for_staff(db, report, dek) if v.public_id == public_id)
+    key = open_with_private_key(
+        row.sealed_key,
+        _inbox_private(db, report, dek),
+        report_id=report.public_id,
+        purpose=_purpose("attachment-key", public_id),
+    )
+    blob = store.open(row.blob)
+
+    def chunks() -> Iterator[bytes]:
+        with blob:
+            yield from open_stream(key, blob, report_id=UPLOAD_CONTEXT, attachment_id=public_id)
+
+    return view, chunks()
+
+
+def blobs_of(db: Session, report: Report) -> list[str]:
+    """Blob names of a report (to delete the files when it is withdrawn)."""
+    return list(db.scalars(select(Attachment.blob).where(Attachment.report_id == report.id)))
