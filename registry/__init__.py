@@ -63,8 +63,9 @@ def _register_blueprints(app: Flask) -> None:
     from registry.followup.views import bp as followup_bp
     from registry.intake.views import bp as intake_bp
     from registry.reforms.views import bp as reforms_bp
+    from registry.review.casework import bp as casework_bp
     from registry.review.views import bp as review_bp
 
-    for blueprint in (intake_bp, followup_bp, auth_bp, review_bp, reforms_bp, i18n.bp):
+    for blueprint in (intake_bp, followup_bp, auth_bp, review_bp, casework_bp, reforms_bp, i18n.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -59,6 +59,30 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
         "/review/case/{public_id}/reply",
         {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
     ),
+    **{
+        f"casework.{name}": (
+            "POST",
+            f"/review/case/{{public_id}}/{path}",
+            {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": 303, "coordinator": 303, "*": 404},
+        )
+        for name, path in (
+            ("status", "status"),
+            ("urgency", "urgency"),
+            ("assign", "assign"),
+            ("note", "notes"),
+        )
+    },
+    # Granting and revoking: coordinators only (and only with the key).
+    "casework.grant": (
+        "POST",
+        "/review/case/{public_id}/access",
+        {"anonymous": LOGIN, "submitter": LOGIN, "coordinator": 303, "*": 404},
+    ),
+    "casework.revoke": (
+        "POST",
+        "/review/case/{public_id}/access/999999/revoke",
+        {"anonymous": LOGIN, "submitter": LOGIN, "coordinator": 303, "*": 404},
+    ),
     "reforms.catalogue": (
         "GET",
         "/proposals/",

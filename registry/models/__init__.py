@@ -7,6 +7,7 @@ from registry.models.base import Base
 from registry.models.catalogue import ReformBlock, ReformProposal, ReformTheme, VocabularyTerm
 from registry.models.mappings import CaseMapping, Strength
 from registry.models.messages import Direction, Message
+from registry.models.notes import Note
 from registry.models.reports import (
     KeyWrap,
     Report,
@@ -26,6 +27,7 @@ __all__ = [
     "Invite",
     "KeyWrap",
     "Message",
+    "Note",
     "ReformBlock",
     "ReformProposal",
     "ReformTheme",

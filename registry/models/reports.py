@@ -35,6 +35,11 @@ class Report(Base):
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
     urgent: Mapped[bool] = mapped_column(default=False)
+    # Set when the case is closed: a code from the "dispositions" vocabulary.
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
     region: Mapped[str] = mapped_column(String(32))
     # Coarse codes for triage; exact place, names and descriptions are sealed.
     place: Mapped[str | None] = mapped_column(String(32))

@@ -18,6 +18,7 @@ from registry.crypto import CannotOpen, open_field, unwrap_data_key
 from registry.intake.service import NARRATIVE, SEALED_ANSWERS
 from registry.messages import MessageView, read_as_staff
 from registry.models import CaseMapping, KeyWrap, Report, SealedField
+from registry.review.notes import NoteView, read_notes
 
 PAGE_SIZE = 50
 
@@ -92,6 +93,7 @@ class CaseView:
     # Opened answers to the sealed questions, by field name.
     answers: dict[str, str]
     attachments: list[AttachmentView]
+    notes: list[NoteView]
 
 
 def rationale_field(proposal_code: str) -> str:
@@ -135,6 +137,7 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         messages=read_as_staff(db, report, dek),
         answers=_open_answers(db, report, dek),
         attachments=list_for_staff(db, report, dek),
+        notes=read_notes(db, report, dek),
     )
 
 

@@ -29,7 +29,7 @@ from registry.choices import options
 from registry.i18n import current_language
 from registry.intake.forms import SEALED_QUESTIONS
 from registry.reforms import service as reforms
-from registry.review import service
+from registry.review import service, triage
 from registry.review.forms import MappingForm, ReplyForm
 from registry.taxonomy.service import choices, titles
 
@@ -82,6 +82,9 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
             kind: titles(dbs, kind, lang) for kind in ("places", "units", "flags", "reporter_roles")
         },
         questions=SEALED_QUESTIONS,
+        holders=triage.holders(dbs, case.report),
+        others=triage.staff_without_access(dbs, case.report),
+        dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
     )
 

@@ -1,0 +1,41 @@
+"""Reading the internal notes of a case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.crypto import open_field
+from registry.models import Account, Note, Report
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """An opened note."""
+
+    author: str
+    created_at: datetime
+    text: str
+
+
+def read_notes(db: Session, report: Report, dek: bytes) -> list[NoteView]:
+    """Every note of the case, opened with the report key."""
+    rows = db.execute(
+        select(Note, Account.email)
+        .outerjoin(Account, Account.id == Note.author_id)
+        .where(Note.report_id == report.id)
+        .order_by(Note.id)
+    )
+    return [
+        NoteView(
+            email or "—",
+            note.created_at,
+            open_field(
+                dek, note.ciphertext, report_id=report.public_id, field=f"note:{note.public_id}"
+            ).decode(),
+        )
+        for note, email in rows
+    ]
