@@ -1,0 +1,103 @@
+"""``python -m bench``: Sviedka's benchmarks on SQLite and PostgreSQL, side by side.
+
+a. in process: seal+store vs plain store, and the breakdown of a submission;
+b. HTTP: concurrent submissions through gunicorn (2 workers);
+c. HTTP: queue and case pages with 100,000 reports stored, worker memory.
+
+Real default KDF costs throughout (``Config()``); every request goes to
+127.0.0.1; every loop is bounded by a count.  Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import inprocess, load
+from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
+from bench.report import Rows, http_rows, inprocess_rows, render
+from bench.seed import bulk_reports
+from bench.server import start
+from bench.staff import enrol_reviewer
+from bench.workload import case_paths, queue_paths
+
+REVIEWERS = 5
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
+    """Every measurement on one backend."""
+    _log(f"{backend}: a. in process")
+    with database(backend, folder / "inprocess") as url:
+        rows = inprocess_rows(inprocess.run(url, args.sealed, args.plain, args.kdf))
+    with database(backend, folder / "http") as url:
+        server = start(url, folder / "http")
+        try:
+            _log(f"{backend}: enrolling {REVIEWERS} reviewers over HTTP")
+            reviewers = [enrol_reviewer(url, server.port) for _ in range(REVIEWERS)]
+            _log(f"{backend}: b. {args.reports} submissions by {args.clients} clients")
+            submitted = load.submissions(server.port, args.reports, args.clients)
+            _log(f"{backend}: c. inserting {args.rows:,} reports")
+            began = time.perf_counter()
+            bulk_reports(url, args.rows)
+            seeded = time.perf_counter() - began
+            clients = reviewers[: args.clients]
+            _log(f"{backend}: c. queue pages")
+            queue = load.fetch(clients, queue_paths(len(clients), args.queue_requests), "<tbody>")
+            _log(f"{backend}: c. case pages")
+            cases = load.fetch(
+                clients, case_paths(url, len(clients), args.case_requests), 'id="narrative"'
+            )
+            rss = server.worker_rss_mib()
+        finally:
+            server.stop()
+    rows.extend(http_rows(args, submitted, seeded, queue, cases, rss))
+    return rows
+
+
+def main() -> None:
+    """Parse arguments, run both backends, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sealed", type=int, default=40, help="in-process sealed submissions")
+    parser.add_argument("--plain", type=int, default=200, help="plain stores and breakdown runs")
+    parser.add_argument("--kdf", type=int, default=10, help="receipt KDF runs")
+    parser.add_argument("--reports", type=int, default=100, help="HTTP submissions")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (≤ 5)")
+    parser.add_argument("--rows", type=int, default=100_000, help="reports stored for part c")
+    parser.add_argument("--queue-requests", type=int, default=200, help="queue pages per client")
+    parser.add_argument("--case-requests", type=int, default=50, help="case pages per client")
+    parser.add_argument("--out", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+    args.clients = min(args.clients, REVIEWERS)
+    results: dict[str, Rows | str] = {}
+    with tempfile.TemporaryDirectory(prefix="sviedka-bench-") as tmp:
+        results[SQLITE] = measure(SQLITE, Path(tmp) / "sqlite", args)
+        problem = pg_problem()
+        if problem:
+            _log(f"!!! PostgreSQL does not answer ({problem}): its column is SKIPPED !!!")
+            results[POSTGRESQL] = problem
+        else:
+            results[POSTGRESQL] = measure(POSTGRESQL, Path(tmp) / "postgresql", args)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = f"Measured {when} on {platform.node()} ({platform.machine()}, {_cores()} cores)"
+    table = render(title, results)
+    print(table)
+    if args.out:
+        args.out.write_text(table + "\n", encoding="utf-8")
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Fixtures of the end-to-end tests: a real gunicorn on SQLite or PostgreSQL.
+
+``live_server`` (one per module) serves the registry from temporary
+directories with cheap Argon2 costs; ``server_factory`` builds a fresh one
+inside a test that needs to stop it itself (the leak test).  A PostgreSQL
+deployment gets a database of its own, dropped afterwards; without a
+PostgreSQL server that half is skipped with a loud message.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from tests.e2e.support import LiveServer, Reviewer, enrol_reviewer, prepare_server
+
+PG_ADMIN_URL = os.environ.get(
+    "REGISTRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+E2E_PG_SKIPPED: list[str] = []
+
+
+def _pg_problem() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to connect means "no PostgreSQL here"
+        return f"{type(error).__name__}: {error}".splitlines()[0]
+    return None
+
+
+@pytest.fixture
+def pg_fresh_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    problem = _pg_problem()
+    if problem:
+        E2E_PG_SKIPPED.append(problem)
+        pytest.skip(
+            f"!!! PostgreSQL at {PG_ADMIN_URL} does not answer ({problem}): "
+            "the PostgreSQL end-to-end test is NOT RUN !!!"
+        )
+    name = f"sviedka_e2e_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """gunicorn (2 workers) on SQLite in a temporary instance directory."""
+    server = prepare_server(tmp_path_factory.mktemp("live"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[[str | None], LiveServer]]:
+    """Build and start a fresh server (optionally on ``database_url``); stopped at teardown."""
+    started: list[LiveServer] = []
+
+    def make(database_url: str | None = None) -> LiveServer:
+        server = prepare_server(tmp_path / f"server{len(started)}", database_url)
+        started.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def reviewer_factory() -> Callable[[LiveServer, str], Reviewer]:
+    """Invite, enrol (password + TOTP) and log in a reviewer over HTTP."""
+    return enrol_reviewer
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly when the PostgreSQL end-to-end test did not run."""
+    if E2E_PG_SKIPPED:
+        terminalreporter.section("PostgreSQL E2E NOT TESTED", sep="!", red=True, bold=True)
+        terminalreporter.line(f"No PostgreSQL at {PG_ADMIN_URL}: {E2E_PG_SKIPPED[0]}", red=True)
