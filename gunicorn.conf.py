@@ -15,6 +15,8 @@ accesslog = None
 disable_redirect_access_to_syslog = True
 errorlog = "-"
 loglevel = "warning"
+# Files the workers create (SQLite journal, blobs) are readable by the owner only.
+umask = 0o077
 # Addresses are not trusted from proxy headers, and never logged anyway.
 forwarded_allow_ips = ""
 # No version banner: gunicorn's default "Server: gunicorn" (and, in some

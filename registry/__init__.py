@@ -23,7 +23,8 @@ def create_app(cfg: Config | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "registry" / "static"),
     )
-    cfg.instance_dir.mkdir(parents=True, exist_ok=True)
+    # Owner-only: the database holds staff emails and the plain columns.
+    cfg.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     ring = load_keyring(cfg.keys_dir)
     app.extensions["registry.config"] = cfg
     app.extensions["registry.keyring"] = ring

@@ -9,4 +9,6 @@ from wtforms.fields.choices import SelectChoice
 
 def options(pairs: Iterable[tuple[str, object]]) -> list[SelectChoice]:
     """Options for a SelectField, RadioField or checkbox list."""
-    return [SelectChoice(value, str(label)) for value, label in pairs]
+    # Labels stay lazy (translated when rendered, in the visitor's language):
+    # these lists are often built once, when a module is imported.
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -7,6 +7,7 @@ from a file) because the operator must choose it.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +41,9 @@ def _app() -> Flask:
 @click.group()
 def main() -> None:
     """Operate a Sviedka registry."""
+    # Files these commands create (the database, keys, escrow file) are
+    # nobody else's business on a shared host.
+    os.umask(0o077)
 
 
 @main.command()

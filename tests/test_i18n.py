@@ -57,3 +57,11 @@ def test_switcher_is_not_an_open_redirect(client: FlaskClient, target: str) -> N
 
 def test_unknown_language_is_404(client: FlaskClient) -> None:
     assert client.get("/lang/xx").status_code == 404
+
+
+def test_choice_labels_follow_the_visitors_language(client: FlaskClient) -> None:
+    client.get("/lang/be")
+    html = client.get("/report").get_data(as_text=True)
+    # Radio and select labels built at import time must still be translated.
+    assert "Так, адказамі, якія я чытаю на гэтым сайце з дапамогай квітанцыі" in html
+    assert "Не памятаю" in html or "не памятаю" in html.lower()

@@ -1,5 +1,7 @@
 """triage and notes
 
+Queue indexes, triage columns and notes.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25
@@ -33,6 +35,15 @@ def upgrade() -> None:
     with op.batch_alter_table('notes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notes_report_id'), ['report_id'], unique=False)
 
+    # Queue indexes: newest first under the common filters (see models/reports.py).
+    op.drop_index('ix_reports_queue', table_name='reports')
+    op.drop_index('ix_reports_region', table_name='reports')
+    op.create_index('ix_reports_received', 'reports', ['received_on', 'id'])
+    op.create_index('ix_reports_status_received', 'reports', ['status', 'received_on', 'id'])
+    op.create_index('ix_reports_region_received', 'reports', ['region', 'received_on', 'id'])
+    op.create_index(
+        'ix_reports_status_region_received', 'reports', ['status', 'region', 'received_on', 'id']
+    )
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('disposition', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('assignee_id', sa.Integer(), nullable=True))
@@ -47,6 +58,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reports_assignee_id'))
         batch_op.drop_column('assignee_id')
         batch_op.drop_column('disposition')
+
+    for name in ('ix_reports_received', 'ix_reports_status_received',
+                 'ix_reports_region_received', 'ix_reports_status_region_received'):
+        op.drop_index(name, table_name='reports')
+    op.create_index('ix_reports_queue', 'reports', ['status', 'received_on'])
+    op.create_index('ix_reports_region', 'reports', ['region'])
 
     with op.batch_alter_table('notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notes_report_id'))

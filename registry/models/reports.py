@@ -25,9 +25,14 @@ class Report(Base):
     """One submission.  Only coarse, queryable facts are plain."""
 
     __tablename__ = "reports"
+    # The queue sorts newest first (received_on, id) under any mix of the
+    # common filters; each of these lets the database read one page in
+    # order instead of sorting every report.
     __table_args__ = (
-        Index("ix_reports_queue", "status", "received_on"),
-        Index("ix_reports_region", "region"),
+        Index("ix_reports_received", "received_on", "id"),
+        Index("ix_reports_status_received", "status", "received_on", "id"),
+        Index("ix_reports_region_received", "region", "received_on", "id"),
+        Index("ix_reports_status_region_received", "status", "region", "received_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

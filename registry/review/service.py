@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
@@ -37,7 +37,21 @@ class QueueFilters:
 
 def queue_query(filters: QueueFilters) -> Select[Report]:
     """The queue as a ``Select``, newest first; the view paginates it."""
-    query = select(Report).order_by(Report.received_on.desc(), Report.id.desc())
+    # Only the plain columns the queue shows: not the keys and lookup ids.
+    query = (
+        select(Report)
+        .options(
+            load_only(
+                Report.public_id,
+                Report.status,
+                Report.urgent,
+                Report.region,
+                Report.incident_month,
+                Report.received_on,
+            )
+        )
+        .order_by(Report.received_on.desc(), Report.id.desc())
+    )
     if filters.status:
         query = query.where(Report.status == filters.status)
     if filters.region:

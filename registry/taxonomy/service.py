@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +57,49 @@ def load_vocabularies(db: Session, path: Path = DATA_FILE) -> int:
                 setattr(term, key, value)
             db.add(term)
             count += 1
+    _CACHE.clear()
     return count
 
 
-def terms(db: Session, kind: str) -> list[VocabularyTerm]:
+@dataclass(frozen=True)
+class Term:
+    """A vocabulary term, detached from the database (safe to cache)."""
+
+    code: str
+    titles: dict[str, str]
+    attributes: dict[str, Any]
+
+    def title(self, lang: str) -> str:
+        """The title in ``lang`` (Belarusian when missing)."""
+        return self.titles.get(lang) or self.titles["be"]
+
+
+# Vocabularies change only through load_vocabularies (or, later, an admin
+# page): every form and case page reads them, so each worker keeps them for
+# a few minutes instead of querying them a dozen times per request.
+_CACHE: dict[tuple[str, str], tuple[float, list[Term]]] = {}
+CACHE_SECONDS = 300.0
+
+
+def terms(db: Session, kind: str) -> list[Term]:
     """All terms of ``kind`` in display order."""
-    return list(
-        db.scalars(
-            select(VocabularyTerm)
-            .where(VocabularyTerm.kind == kind)
-            .order_by(VocabularyTerm.position)
-        )
+    key = (str(db.get_bind().engine.url), kind)
+    cached = _CACHE.get(key)
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    rows = db.scalars(
+        select(VocabularyTerm).where(VocabularyTerm.kind == kind).order_by(VocabularyTerm.position)
     )
+    found = [
+        Term(
+            row.code,
+            {lang: row.title(lang) for lang in ("be", "ru", "en")},
+            dict(row.attributes or {}),
+        )
+        for row in rows
+    ]
+    _CACHE[key] = (time.monotonic(), found)
+    return found
 
 
 def choices(db: Session, kind: str, lang: str) -> list[tuple[str, str]]:
