@@ -114,3 +114,17 @@ def test_mapping_with_unknown_proposal_is_refused(
     assert response.status_code == 200
     with app.app_context():
         assert db.session().scalars(select(CaseMapping)).all() == []
+
+
+def test_page_titles_are_plain_text(app: Flask, client: FlaskClient, staff: StaffActions) -> None:
+    """No markup leaks into <title> (a template block mix-up once put forms there)."""
+    import re
+
+    reviewer = staff.create("title@example.org")
+    submit_report(app.test_client())
+    staff.login(client, reviewer)
+    for path in ("/", "/report", "/review/", f"/review/case/{_public_id(app)}", "/proposals/"):
+        html = client.get(path).get_data(as_text=True)
+        title = re.search(r"<title>(.*?)</title>", html, re.S)
+        assert title
+        assert "<" not in title.group(1)
