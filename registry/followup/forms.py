@@ -46,6 +46,7 @@ class ConsentForm(FlaskForm):
         choices=options(
             [
                 ("receipt", _l("Yes, by replies that I read here with my receipt")),
+                ("contact", _l("Yes, also at the contact I gave with the report")),
                 ("none", _l("No, do not contact me")),
             ]
         ),

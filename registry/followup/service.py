@@ -61,7 +61,14 @@ def report_for_session(db: Session, public_id: str) -> Report | None:
 
 def update_consents(report: Report, *, contact: str, publish: bool, refer: bool) -> None:
     """Record the submitter's current choices."""
-    if contact not in ("receipt", "none"):
+    # "contact" stays possible only if a sealed contact was given with the
+    # report: the submitter cannot seal a new one under the report key.
+    allowed = (
+        ("receipt", "none", "contact")
+        if report.consent_contact == "contact"
+        else ("receipt", "none")
+    )
+    if contact not in allowed:
         raise ValueError(contact)
     report.consent_contact = contact
     report.consent_publish = publish

@@ -162,6 +162,9 @@ def consents() -> ResponseReturnValue:
     form = ConsentForm()
     if not form.validate_on_submit():
         return _render_case(*current, MessageForm(formdata=None), form)
+    if form.contact.data == "contact" and current[1].consent_contact != "contact":
+        form.contact.errors = [_("No contact was given with the report.")]
+        return _render_case(*current, MessageForm(formdata=None), form)
     service.update_consents(
         current[1],
         contact=form.contact.data or "receipt",

@@ -146,6 +146,7 @@ class ReportForm(FlaskForm):
         choices=options(
             [
                 ("receipt", _l("Yes, by replies that I read on this site with my receipt")),
+                ("contact", _l("Yes, also at the contact I give below")),
                 ("none", _l("No, do not contact me")),
             ]
         ),
@@ -164,6 +165,14 @@ class ReportForm(FlaskForm):
             "Recommended. Photos are saved again without the hidden data that can tell where "
             "and with which phone they were taken (GPS, camera model, time). The picture "
             "itself stays the same."
+        ),
+    )
+    contact_details = TextAreaField(
+        _l("How to reach you safely"),
+        validators=[Length(max=ANSWER_MAX)],
+        description=_l(
+            "For example a Signal number or an email that cannot be linked to you. "
+            "It is encrypted like your report. Leave it empty to be contacted only here."
         ),
     )
     consent_publish = BooleanField(_l("An anonymised summary of my case may be published."))
@@ -209,6 +218,7 @@ class ReportForm(FlaskForm):
             reporter_role=self.reporter_role.data or None,
             flags=tuple(self.flags.data or ()),
             answers=self.sealed_answers(),
+            contact_details=self.contact_details.data or "",
             consent_contact=self.consent_contact.data or "receipt",
             consent_publish=bool(self.consent_publish.data),
             consent_refer=bool(self.consent_refer.data),

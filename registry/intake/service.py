@@ -47,6 +47,9 @@ INBOX_KEY = "inbox-key"
 # Sealed free-text answers besides the narrative, in display order.
 SEALED_ANSWERS = ("when_exact", "where_exact", "perpetrators", "said", "injuries", "witnesses")
 ANSWER_MAX = 10_000
+# A contact the person gives, sealed like every answer.
+CONTACT = "contact"
+CONTACT_CHOICES = ("receipt", "contact", "none")
 MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
 # Roles that receive report keys on arrival.  Admins manage people and
 # settings and see no case content unless a coordinator grants it.
@@ -88,6 +91,8 @@ class ReportInput:
     # Free-text answers to the sealed questions, by field name.
     answers: dict[str, str] = field(default_factory=dict)
     consent_contact: str = "receipt"
+    # Sealed; required when consent_contact is "contact".
+    contact_details: str = ""
     consent_publish: bool = False
     consent_refer: bool = False
     # The receipt drawn with the form page, if it came back well-formed.
@@ -133,8 +138,12 @@ def _check(db: Session, data: ReportInput) -> None:
         len(text) > ANSWER_MAX for text in data.answers.values()
     ):
         raise InvalidReport("narrative")
-    if data.consent_contact not in ("receipt", "none"):
+    if data.consent_contact not in CONTACT_CHOICES:
         raise InvalidReport("consent_contact")
+    if data.consent_contact == "contact" and not data.contact_details.strip():
+        raise InvalidReport("contact_details")
+    if len(data.contact_details) > ANSWER_MAX:
+        raise InvalidReport("contact_details")
 
 
 def _sealed(dek: bytes, public_id: str, name: str, plaintext: bytes) -> SealedField:
@@ -223,6 +232,8 @@ def submit_report(
         _sealed(dek, public_id, INBOX_KEY, inbox.private),
         *(_sealed(dek, public_id, name, text.encode()) for name, text in data.answers.items()),
     ]
+    if data.consent_contact == "contact":
+        report.fields.append(_sealed(dek, public_id, CONTACT, data.contact_details.encode()))
     report.flags = [ReportFlag(code=code) for code in sorted(set(data.flags))]
     report.wraps = [
         KeyWrap(

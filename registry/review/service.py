@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, load_only
 from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
-from registry.intake.service import NARRATIVE, SEALED_ANSWERS
+from registry.intake.service import CONTACT, NARRATIVE, SEALED_ANSWERS
 from registry.messages import MessageView, read_as_staff
 from registry.models import CaseMapping, KeyWrap, Report, SealedField
 from registry.review.notes import NoteView, read_notes
@@ -157,7 +157,7 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
 
 def _open_answers(db: Session, report: Report, dek: bytes) -> dict[str, str]:
     answers = {}
-    for name in SEALED_ANSWERS:
+    for name in (*SEALED_ANSWERS, CONTACT):
         sealed = db.get(SealedField, (report.id, name))
         if sealed is not None:
             answers[name] = open_field(

@@ -108,3 +108,26 @@ def test_form_sections_are_labelled_fieldsets(client: FlaskClient) -> None:
     for name, _, _ in SEALED_QUESTIONS:
         assert f'<label for="{name}">' in html
         assert f'aria-describedby="{name}-hint"' in html
+
+
+def test_contact_is_sealed_and_required_when_chosen(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    refused = post_form(
+        client, "/report", {"narrative": "x", "region": "brest", "consent_contact": "contact"}
+    )
+    assert "error-summary" in refused.get_data(as_text=True)
+    reviewer = staff.create("contact@example.org")
+    submit_report(client, consent_contact="contact", contact_details="Signal +48 600 000 000")
+    with app.app_context():
+        session = db.session()
+        report = session.scalars(select(Report)).one()
+        assert report.consent_contact == "contact"
+        sealed = session.get(SealedField, (report.id, "contact"))
+        assert sealed is not None
+        assert b"600 000" not in sealed.ciphertext
+        public_id = report.public_id
+    staff_client = english_client(app)
+    staff.login(staff_client, reviewer)
+    page = staff_client.get(f"/review/case/{public_id}").get_data(as_text=True)
+    assert "Signal +48 600 000 000" in page
