@@ -2,7 +2,8 @@
 
 a. in process: seal+store vs plain store, and the breakdown of a submission;
 b. HTTP: concurrent submissions through gunicorn (2 workers);
-c. HTTP: queue and case pages with 100,000 reports stored, worker memory.
+c. HTTP: queue and case pages with 100,000 reports stored, worker memory;
+d. HTTP: submissions with a 5 MiB file, and worker memory while 5 / 50 MiB stream in.
 
 Real default KDF costs throughout (``Config()``); every request goes to
 127.0.0.1; every loop is bounded by a count.  Prints a markdown table.
@@ -19,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import inprocess, load
+from bench import inprocess, load, uploads
 from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.report import Rows, http_rows, inprocess_rows, render
 from bench.seed import bulk_reports
@@ -61,7 +62,30 @@ def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
         finally:
             server.stop()
     rows.extend(http_rows(args, submitted, seeded, queue, cases, rss))
+    rows.extend(measure_uploads(backend, folder, args))
     return rows
+
+
+def measure_uploads(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
+    """Part d on its own server, so part b's posts do not count against the rate limit."""
+    with database(backend, folder / "uploads") as url:
+        server = start(url, folder / "uploads")
+        try:
+            _log(f"{backend}: d. enrolling {REVIEWERS} reviewers over HTTP")
+            for _ in range(REVIEWERS):
+                enrol_reviewer(url, server.port).close()
+            _log(f"{backend}: d. uploads ({args.upload_reports} reports × 2, one file each size)")
+            result = uploads.run(
+                server,
+                url,
+                args.upload_reports,
+                args.clients,
+                args.upload_mib,
+                (args.upload_mib, args.big_upload_mib),
+            )
+        finally:
+            server.stop()
+    return uploads.rows(result, args.upload_reports, args.clients)
 
 
 def main() -> None:
@@ -75,18 +99,27 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="reports stored for part c")
     parser.add_argument("--queue-requests", type=int, default=200, help="queue pages per client")
     parser.add_argument("--case-requests", type=int, default=50, help="case pages per client")
+    parser.add_argument(
+        "--upload-reports", type=int, default=40, help="d: submissions without and with a file"
+    )
+    parser.add_argument("--upload-mib", type=int, default=5, help="d: file size of the load")
+    parser.add_argument("--big-upload-mib", type=int, default=50, help="d: the one big upload")
+    parser.add_argument("--uploads-only", action="store_true", help="run part d only")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     args.clients = min(args.clients, REVIEWERS)
+    # 2 × upload-reports + 2 posts must stay under 120 per minute per worker.
+    args.upload_reports = min(args.upload_reports, 55)
+    run = measure_uploads if args.uploads_only else measure
     results: dict[str, Rows | str] = {}
     with tempfile.TemporaryDirectory(prefix="sviedka-bench-") as tmp:
-        results[SQLITE] = measure(SQLITE, Path(tmp) / "sqlite", args)
+        results[SQLITE] = run(SQLITE, Path(tmp) / "sqlite", args)
         problem = pg_problem()
         if problem:
             _log(f"!!! PostgreSQL does not answer ({problem}): its column is SKIPPED !!!")
             results[POSTGRESQL] = problem
         else:
-            results[POSTGRESQL] = measure(POSTGRESQL, Path(tmp) / "postgresql", args)
+            results[POSTGRESQL] = run(POSTGRESQL, Path(tmp) / "postgresql", args)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"Measured {when} on {platform.node()} ({platform.machine()}, {_cores()} cores)"
     table = render(title, results)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -257,6 +258,29 @@ def csrf_token(html: str) -> str:
     return value.group(1)
 
 
+def multipart_body(
+    fields: Iterable[tuple[str, str]], files: Iterable[tuple[str, str, bytes]] = ()
+) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body and its Content-Type, as a browser sends a form."""
+    boundary = f"----SviedkaE2E{secrets.token_hex(12)}"
+    parts: list[bytes] = []
+    for name, value in fields:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b"\r\n"
+        )
+    for name, filename, data in files:
+        head = (
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="{name}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 @dataclass
 class WebClient:
     """A cookie-keeping stdlib HTTP client for one server, like one browser."""
@@ -268,13 +292,13 @@ class WebClient:
     def __post_init__(self) -> None:
         self._opener = _opener(self.jar)
 
-    def request(self, path: str, data: bytes | None = None) -> Page:
+    def request(self, path: str, data: bytes | None = None, content_type: str = "") -> Page:
         """GET (or POST ``data``) ``path``; return the answer without following redirects."""
         url = path if path.startswith("http") else self.base_url + path
         assert url.startswith(self.base_url + "/"), f"refusing a request to another host: {url}"
         headers = dict(self.headers)
         if data is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = content_type or "application/x-www-form-urlencoded"
         request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
         try:
             with self._opener.open(request, timeout=30) as answer:
@@ -290,6 +314,16 @@ class WebClient:
     def post(self, path: str, fields: Iterable[tuple[str, str]]) -> Page:
         """POST url-encoded ``fields`` (a list of pairs, so names may repeat)."""
         return self.request(path, urllib.parse.urlencode(list(fields)).encode())
+
+    def post_multipart(
+        self,
+        path: str,
+        fields: Iterable[tuple[str, str]],
+        files: Iterable[tuple[str, str, bytes]] = (),
+    ) -> Page:
+        """POST ``multipart/form-data``: ``fields`` and ``files`` as (field, filename, bytes)."""
+        body, content_type = multipart_body(fields, files)
+        return self.request(path, body, content_type)
 
     def submit(self, path: str, fields: Iterable[tuple[str, str]], *, form_page: str = "") -> Page:
         """GET ``form_page`` (default ``path``) for its CSRF token, then POST ``fields``."""
@@ -346,3 +380,54 @@ def login(reviewer: Reviewer) -> None:
     assert answer.status == 303, answer.text[:2000]
     assert answer.location.endswith("/review/"), answer.location
     reviewer.last_step = step
+
+
+# A case link on the review queue, and a file link on a case page.
+CASE_LINK = re.compile(r'<a href="/review/case/([A-Za-z0-9]+)">')
+FILE_LINK = re.compile(r'<a href="(/review/case/[A-Za-z0-9]+/files/[A-Za-z0-9]+)">([^<]+)</a>')
+
+
+def only_case_path(reviewer: Reviewer) -> str:
+    """The path of the one case on ``reviewer``'s queue."""
+    queue = reviewer.client.get("/review/")
+    cases = CASE_LINK.findall(queue.text)
+    assert len(cases) == 1, queue.text[:3000]
+    return f"/review/case/{cases[0]}"
+
+
+def download_files(reviewer: Reviewer, case_path: str) -> dict[str, Page]:
+    """Every file of the case at ``case_path``, downloaded by ``reviewer``, by file name."""
+    page = reviewer.client.get(case_path)
+    assert page.status == 200, page.text[:3000]
+    found: dict[str, Page] = {}
+    for link, name in FILE_LINK.findall(page.text):
+        answer = reviewer.client.get(link)
+        assert answer.status == 200, f"GET {link}: {answer.status}"
+        found[name] = answer
+    return found
+
+
+def row_counts(database_url: str, tables: Iterable[str]) -> dict[str, int]:
+    """How many rows each of ``tables`` holds (SQLite opened read-only)."""
+    from sqlalchemy import create_engine, text
+
+    url = database_url
+    if url.startswith("sqlite:///"):
+        # Read-only: the test must not be the one that changes the file.
+        url = f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                # The names come from the caller's fixed list, never from input.
+                table: int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+                for table in tables
+            }
+    finally:
+        engine.dispose()
+
+
+def reply_as(reviewer: Reviewer, case_path: str, text: str) -> None:
+    """Post a reply to the submitter on ``case_path``."""
+    answer = reviewer.client.submit(f"{case_path}/reply", [("text", text)], form_page=case_path)
+    assert answer.status == 303, answer.text[:3000]

@@ -24,7 +24,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, create_engine, make_url, select
 
-from tests.e2e.support import RECEIPT, LiveServer, WebClient, csrf_token, enrol_reviewer
+from tests.e2e.support import (
+    RECEIPT,
+    LiveServer,
+    WebClient,
+    csrf_token,
+    download_files,
+    enrol_reviewer,
+    only_case_path,
+    reply_as,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -218,6 +227,68 @@ def test_seized_deployment_holds_no_report_content_and_no_request_data(
         assert "GET /" not in line, f"access log line: {line}"
         assert "POST /" not in line, f"access log line: {line}"
     assert "Traceback" not in output, output
+
+
+def test_seized_deployment_holds_no_file_or_message_content(deployment: LiveServer) -> None:
+    """Attachments and messages both ways are sealed too, yet readable over HTTP."""
+    pdf_canary = f"PDFCANARY-{secrets.token_hex(8)} медыцынская даведка"
+    text_canary = f"TXTCANARY-{secrets.token_hex(8)} сведка, жэтон 0420"
+    file_name = f"NAMECANARY{secrets.token_hex(6)}.pdf"
+    pdf = (
+        b"%PDF-1.7\n%" + pdf_canary.encode() + b"\n1 0 obj << /Type /Catalog >> endobj\n"
+        b"trailer\n%%EOF\n"
+    )
+    notes = f"{text_canary}\n".encode()
+    message = f"MESSAGE-{secrets.token_hex(8)} я магу даслаць яшчэ фота"
+    reply = f"REPLY-{secrets.token_hex(8)} дзякуй, юрыст звяжацца"
+    reviewer = enrol_reviewer(deployment, "leak-files@example.org")
+
+    citizen = WebClient(deployment.base_url, {"Accept-Language": "en"})
+    form = citizen.get("/report")
+    sent = citizen.post_multipart(
+        "/report",
+        [
+            ("csrf_token", csrf_token(form.text)),
+            ("narrative", f"NARRATIVE-{secrets.token_hex(8)}"),
+            ("region", "brest"),
+            ("remove_metadata", "y"),
+        ],
+        [("files", file_name, pdf), ("files", "notes.txt", notes)],
+    )
+    assert sent.status == 200, sent.text[:3000]
+    found = RECEIPT.search(sent.text)
+    assert found, sent.text[:3000]
+    receipt = found.group(1)
+    opened = citizen.submit("/followup/", [("receipt", receipt)])
+    assert opened.status == 303, opened.text[:3000]
+    assert opened.location.endswith("/followup/case")
+    posted = citizen.submit("/followup/message", [("text", message)], form_page="/followup/case")
+    assert posted.status == 303, posted.text[:3000]
+
+    case_path = only_case_path(reviewer)
+    files = download_files(reviewer, case_path)
+    assert {name: page.body for name, page in files.items()} == {file_name: pdf, "notes.txt": notes}
+    assert message in reviewer.client.get(case_path).text
+    reply_as(reviewer, case_path, reply)
+    assert reply in citizen.get("/followup/case").text
+
+    canaries = {
+        "pdf content": pdf_canary,
+        "text file content": text_canary,
+        "file name": file_name,
+        "submitter message": message,
+        "staff reply": reply,
+        "receipt": receipt,
+    }
+    while_running = seize(deployment)
+    deployment.stop()
+    after_stop = seize(deployment)
+    for moment, evidence in (("running", while_running), ("stopped", after_stop)):
+        assert evidence.holding("leak-files@example.org"), moment  # the scan reads the data
+        for label, secret in canaries.items():
+            holders = evidence.holding(secret)
+            assert not holders, f"{label} {secret!r} stored ({moment}) in {holders}"
+    assert "Traceback" not in deployment.server_output()
 
 
 def test_found_in_sees_every_encoding() -> None:
