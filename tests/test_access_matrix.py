@@ -20,6 +20,7 @@ from tests.helpers import StaffActions, csrf_token, english_client, post_form, s
 ROLES = ("anonymous", "submitter", "reviewer_without_grant", "reviewer", "coordinator", "admin")
 LOGIN = 303  # redirected to the login page
 OPEN = 200
+REFUSED = 422  # a form sent empty: shown again with its problems
 
 # endpoint: (method, path, {role: status}); ``*`` stands for every other role.
 EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
@@ -31,9 +32,9 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
     "intake.neutral": ("GET", "/blank", {"*": OPEN}),
     "followup.start": ("GET", "/followup/", {"*": OPEN}),
     "followup.case": ("GET", "/followup/case", {"submitter": OPEN, "*": 303}),
-    "followup.message": ("POST", "/followup/message", {"submitter": OPEN, "*": 303}),
-    "followup.add_files": ("POST", "/followup/files", {"submitter": OPEN, "*": 303}),
-    "followup.consents": ("POST", "/followup/consents", {"submitter": OPEN, "*": 303}),
+    "followup.message": ("POST", "/followup/message", {"submitter": REFUSED, "*": 303}),
+    "followup.add_files": ("POST", "/followup/files", {"submitter": REFUSED, "*": 303}),
+    "followup.consents": ("POST", "/followup/consents", {"submitter": REFUSED, "*": 303}),
     "followup.withdraw": ("GET", "/followup/withdraw", {"submitter": OPEN, "*": 303}),
     "auth.login": ("GET", "/staff/login", {"anonymous": OPEN, "submitter": OPEN, "*": 303}),
     "auth.invite": ("GET", "/staff/invite/not-a-token", {"*": 404}),

@@ -18,6 +18,7 @@ from registry.extensions import limiter
 from registry.followup import cookie, service
 from registry.followup.forms import ConsentForm, FilesForm, MessageForm, ReceiptForm, WithdrawForm
 from registry.models import Report
+from registry.validation import refused_status
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 
@@ -77,7 +78,7 @@ def start() -> ResponseReturnValue:
                 found.report.public_id, found.private_key, int(datetime.now(UTC).timestamp())
             )
             return _set_cookie(redirect(url_for("followup.case"), code=303), session)
-    return render_template("followup/start.html", form=form)
+    return render_template("followup/start.html", form=form), refused_status()
 
 
 @bp.get("/case")
@@ -121,7 +122,7 @@ def message() -> ResponseReturnValue:
         return redirect(url_for("followup.start"), code=303)
     form = MessageForm()
     if not form.validate_on_submit():
-        return _render_case(*current, form, None)
+        return _render_case(*current, form, None), 422
     dbs = db.session()
     case_messages.post_from_submitter(
         dbs, current[1], form.text.data or "", today=datetime.now(UTC).date()
@@ -150,7 +151,7 @@ def add_files() -> ResponseReturnValue:
                 add_report_files(dbs, current[1], files, blob_store(), today=today)
                 return redirect(url_for("followup.case", added=len(files)), code=303)
             form.files.errors = [_("Please choose at least one file.")]
-    return _render_case(*current, MessageForm(formdata=None), None, form)
+    return _render_case(*current, MessageForm(formdata=None), None, form), 422
 
 
 @bp.post("/consents")
@@ -161,10 +162,10 @@ def consents() -> ResponseReturnValue:
         return redirect(url_for("followup.start"), code=303)
     form = ConsentForm()
     if not form.validate_on_submit():
-        return _render_case(*current, MessageForm(formdata=None), form)
+        return _render_case(*current, MessageForm(formdata=None), form), 422
     if form.contact.data == "contact" and current[1].consent_contact != "contact":
         form.contact.errors = [_("No contact was given with the report.")]
-        return _render_case(*current, MessageForm(formdata=None), form)
+        return _render_case(*current, MessageForm(formdata=None), form), 422
     service.update_consents(
         current[1],
         contact=form.contact.data or "receipt",
@@ -191,4 +192,4 @@ def withdraw() -> ResponseReturnValue:
         response = make_response(render_template("followup/withdrawn.html"))
         response.delete_cookie(cookie.COOKIE, path="/followup")
         return response
-    return render_template("followup/withdraw.html", form=form)
+    return render_template("followup/withdraw.html", form=form), refused_status()

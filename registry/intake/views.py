@@ -18,6 +18,7 @@ from registry.i18n import current_language
 from registry.intake import service
 from registry.intake.forms import ReceiptSavedForm, ReportForm, month_choices, year_choices
 from registry.taxonomy.service import choices
+from registry.validation import refused_status
 
 bp = Blueprint("intake", __name__)
 
@@ -72,7 +73,9 @@ def new_report() -> ResponseReturnValue:
             return _receipt_page(again.receipt, already=True)
         else:
             return _receipt_page(done.receipt, already=False)
-    return render_template("intake/report.html", form=form)
+    # A refused submission answers 422 (with the form kept and explained),
+    # so no client can mistake it for a stored report.
+    return render_template("intake/report.html", form=form), refused_status()
 
 
 def _receipt_page(receipt: str, *, already: bool) -> str:

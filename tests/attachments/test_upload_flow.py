@@ -93,7 +93,7 @@ def test_refused_file_keeps_the_form_and_stores_nothing(
         {"narrative": "my words stay", "region": "brest", "files": _files((data, name))},
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in html
     assert "please choose the files again" in html
     assert "my words stay" in html

@@ -33,7 +33,7 @@ def _form(client: FlaskClient) -> dict[str, str]:
 def test_honeypot_is_refused_with_the_form_kept(app: Flask, client: FlaskClient) -> None:
     response = post_form(client, "/report", {**BASE, "website": "http://spam.example"})
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Please leave this field empty." in html
     assert "They beat us" in html
     assert _reports(app) == 0

@@ -61,7 +61,7 @@ def test_invalid_region_stores_nothing(app: Flask, client: FlaskClient) -> None:
             "month": "",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "error-summary" in response.get_data(as_text=True)
     assert _counts(app) == before
 
