@@ -36,6 +36,11 @@ def rejection(bad: AttachmentRejected, cfg: Config) -> str:
             "“%(name)s” is not a photo, PDF, audio, video or plain text file.", name=bad.name
         ),
         "image": _("“%(name)s” could not be read as a picture.", name=bad.name),
+        "uncleanable": _(
+            "Location data cannot be removed from “%(name)s” (HEIC format). Send it as JPEG "
+            "(for example as a screenshot), or untick “Remove location and camera data”.",
+            name=bad.name,
+        ),
     }
     return " ".join(
         [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +26,8 @@ from registry.models import Attachment, Report, SealedField
 FILE_NAME_MAX = 200
 # Photo formats the scrubber can re-encode without metadata.
 SCRUBBABLE = frozenset({"image/jpeg", "image/png", "image/webp"})
+# Photo formats accepted but not cleanable here (Pillow cannot write HEIC).
+UNCLEANABLE_PHOTOS = frozenset({"image/heic"})
 
 
 class AttachmentRejected(ValueError):
@@ -80,6 +83,10 @@ def prepare(
     if media_type is None:
         raise AttachmentRejected("type", name)
     prepared = Prepared(upload, name, media_type, info.sha256_hex, info.plaintext_size, False)
+    if remove_metadata and media_type in UNCLEANABLE_PHOTOS:
+        # The person asked for location data to be removed and we cannot do
+        # it for this format: refuse rather than store the GPS tag silently.
+        raise AttachmentRejected("uncleanable", name)
     if remove_metadata and media_type in SCRUBBABLE:
         _scrub(prepared, store)
     return prepared
@@ -99,8 +106,12 @@ def _scrub(prepared: Prepared, store: BlobStore) -> None:
 
     try:
         cleaned = scrub_image(original, prepared.media_type)
-    except ValueError:
+    except (ValueError, RuntimeError):
         raise AttachmentRejected("image", prepared.name) from None
+    # A fresh key for the cleaned copy: the original was sealed under the
+    # upload's key, and nobody who can open the kept file may be able to
+    # open a stray copy of the original with it.
+    upload.key = os.urandom(32)
     new_blob, sink = store.new_incoming()
     with sink:
         sealer = StreamSealer(
@@ -108,7 +119,7 @@ def _scrub(prepared: Prepared, store: BlobStore) -> None:
         )
         sealer.write(cleaned)
         sealer.finish()
-    store.discard_incoming([upload.blob])
+    store.shred_incoming(upload.blob)
     upload.blob = new_blob
     prepared.size = len(cleaned)
     prepared.scrubbed = True

@@ -8,8 +8,10 @@ interrupted submission) is swept away, so no orphan blob survives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -40,8 +42,26 @@ class BlobStore:
         return self.incoming / _checked(name)
 
     def keep(self, name: str) -> None:
-        """Move an incoming blob into place (same filesystem: atomic)."""
-        os.replace(self.incoming / _checked(name), self.kept / _checked(name))
+        """Move an incoming blob into place (same filesystem: atomic).
+
+        Its access and modification times are set back to midnight UTC: a
+        file's exact time would date a submitter's action (promise 3).
+        """
+        target = self.kept / _checked(name)
+        os.replace(self.incoming / _checked(name), target)
+        midnight = int(time.time()) // 86400 * 86400
+        os.utime(target, (midnight, midnight))
+
+    def shred_incoming(self, name: str) -> None:
+        """Overwrite an incoming blob with zeros, then delete it (best effort)."""
+        path = self.incoming / _checked(name)
+        with contextlib.suppress(FileNotFoundError), path.open("r+b") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(0)
+            handle.write(bytes(size))
+            handle.flush()
+            os.fsync(handle.fileno())
+        path.unlink(missing_ok=True)
 
     def discard(self, names: Iterable[str]) -> None:
         """Delete incoming or kept blobs; missing ones are fine."""

@@ -227,3 +227,32 @@ def test_submitter_adds_files_later(app: Flask, client: FlaskClient, staff: Staf
     )
     assert "is not a photo, PDF" in refused.get_data(as_text=True)
     assert _counts(app) == (1, 1)
+
+
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+
+
+def test_uncleanable_photo_is_refused_when_removal_is_asked(
+    app: Flask, client: FlaskClient
+) -> None:
+    response = post_form(
+        client,
+        "/report",
+        {
+            "narrative": "x",
+            "region": "brest",
+            "remove_metadata": "y",
+            "files": _files((HEIC, "IMG_0001.HEIC")),
+        },
+    )
+    assert response.status_code == 422
+    assert "Location data cannot be removed" in response.get_data(as_text=True)
+    assert _counts(app) == (0, 0)
+    assert _blob_files(app) == []
+
+
+def test_kept_blobs_carry_no_time_of_day(app: Flask, client: FlaskClient) -> None:
+    submit_report(client, files=_files((PDF, "a.pdf")))
+    (blob,) = _blob_files(app)
+    assert int(blob.stat().st_mtime) % 86400 == 0
+    assert int(blob.stat().st_atime) % 86400 == 0
