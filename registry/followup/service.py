@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from registry import audit
@@ -73,6 +73,17 @@ def update_consents(report: Report, *, contact: str, publish: bool, refer: bool)
     report.consent_contact = contact
     report.consent_publish = publish
     report.consent_refer = refer
+
+
+def purge_traces(db: Session) -> None:
+    """After a withdrawal, push deleted pages out of SQLite's write-ahead log.
+
+    ``secure_delete`` zeroes freed pages in the database file, but the old
+    pages (ciphertext and key wraps) stay in the WAL until a checkpoint;
+    TRUNCATE empties it now.  PostgreSQL needs VACUUM (an operator task).
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 def withdraw(db: Session, report: Report) -> list[str]:

@@ -187,6 +187,7 @@ def withdraw() -> ResponseReturnValue:
         dbs = db.session()
         blobs = service.withdraw(dbs, current[1])
         dbs.commit()
+        service.purge_traces(dbs)
         blob_store().discard(blobs)
         g.followup_session = None
         response = make_response(render_template("followup/withdrawn.html"))

@@ -184,3 +184,15 @@ def test_busy_answers_503_in_the_persons_language(app: Flask, client: FlaskClien
     response = post_form(client, "/followup/", {"receipt": "AAAA-AAAA-AAAA-AAAA-AAAA"})
     assert response.status_code == 503
     assert re.search(r'<html lang="be">', response.get_data(as_text=True))
+
+
+def test_withdrawal_empties_the_sqlite_wal(app: Flask, client: FlaskClient) -> None:
+    from pathlib import Path
+
+    url = str(app.extensions["registry.config"].database_url)
+    receipt = submit_report(client, narrative="wal trace")
+    _open(client, receipt)
+    post_form(client, "/followup/withdraw", {"confirm": "y"})
+    if url.startswith("sqlite"):
+        wal = Path(url.removeprefix("sqlite:///") + "-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
