@@ -192,36 +192,31 @@ def _inbox_private(db: Session, report: Report, dek: bytes) -> bytes:
     return open_field(dek, field.ciphertext, report_id=report.public_id, field=INBOX_KEY)
 
 
+def _view(row: Attachment, report: Report, inbox: bytes) -> AttachmentView:
+    meta = json.loads(
+        open_with_private_key(
+            row.sealed_meta,
+            inbox,
+            report_id=report.public_id,
+            purpose=_purpose("attachment-meta", row.public_id),
+        )
+    )
+    return AttachmentView(
+        row.public_id, meta["name"], meta["type"], meta["size"], meta["sha256"], meta["scrubbed"]
+    )
+
+
 def list_for_staff(db: Session, report: Report, dek: bytes) -> list[AttachmentView]:
     """Every attachment of the report with its opened metadata."""
-    rows = db.scalars(
-        select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)
+    rows = list(
+        db.scalars(
+            select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)
+        )
     )
-    rows_list = list(rows)
-    if not rows_list:
+    if not rows:
         return []
     inbox = _inbox_private(db, report, dek)
-    views = []
-    for row in rows_list:
-        meta = json.loads(
-            open_with_private_key(
-                row.sealed_meta,
-                inbox,
-                report_id=report.public_id,
-                purpose=_purpose("attachment-meta", row.public_id),
-            )
-        )
-        views.append(
-            AttachmentView(
-                row.public_id,
-                meta["name"],
-                meta["type"],
-                meta["size"],
-                meta["sha256"],
-                meta["scrubbed"],
-            )
-        )
-    return views
+    return [_view(row, report, inbox) for row in rows]
 
 
 def open_for_staff(
@@ -235,10 +230,12 @@ def open_for_staff(
     ).first()
     if row is None:
         raise AttachmentRejected("missing", public_id)
-    view = next(v for v in list_for_staff(db, report, dek) if v.public_id == public_id)
+    # One inbox unseal and one metadata open: only this file's row.
+    inbox = _inbox_private(db, report, dek)
+    view = _view(row, report, inbox)
     key = open_with_private_key(
         row.sealed_key,
-        _inbox_private(db, report, dek),
+        inbox,
         report_id=report.public_id,
         purpose=_purpose("attachment-key", public_id),
     )
