@@ -65,3 +65,13 @@ def test_choice_labels_follow_the_visitors_language(client: FlaskClient) -> None
     # Radio and select labels built at import time must still be translated.
     assert "Так, адказамі, якія я чытаю на гэтым сайце з дапамогай квітанцыі" in html
     assert "Не памятаю" in html or "не памятаю" in html.lower()
+
+
+def test_english_catalog_is_complete() -> None:
+    with (TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po").open(encoding="utf-8") as handle:
+        catalog = read_po(handle)
+    with (TRANSLATIONS / "messages.pot").open(encoding="utf-8") as handle:
+        template = read_po(handle)
+    assert [
+        m.id for m in template if m.id and (m.id not in catalog or not catalog[m.id].string)
+    ] == []
