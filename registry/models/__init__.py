@@ -1,10 +1,11 @@
 """Typed SQLAlchemy 2 models, one concern per module."""
 
-from registry.models.accounts import Account, Invite, Role, StaffSession
+from registry.models.accounts import Account, Invite, RecoveryCode, Role, StaffSession
 from registry.models.attachments import Attachment
 from registry.models.audit import AuditEvent
 from registry.models.base import Base
 from registry.models.catalogue import ReformBlock, ReformProposal, ReformTheme, VocabularyTerm
+from registry.models.links import LinkKind, ReportLink
 from registry.models.mappings import CaseMapping, Strength
 from registry.models.messages import Direction, Message
 from registry.models.notes import Note
@@ -26,13 +27,16 @@ __all__ = [
     "Direction",
     "Invite",
     "KeyWrap",
+    "LinkKind",
     "Message",
     "Note",
+    "RecoveryCode",
     "ReformBlock",
     "ReformProposal",
     "ReformTheme",
     "Report",
     "ReportFlag",
+    "ReportLink",
     "ReportViolation",
     "Role",
     "SealedField",

@@ -39,6 +39,9 @@ class Account(UserMixin, Base):
     # The last accepted TOTP time step: a code is never accepted twice.
     totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Removed people keep their row so audit events still name an account;
+    # the row holds no key material after removal.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Invite(Base):
@@ -55,6 +58,26 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # SHA-256 of a secret given to the browser that chose the password:
+    # a replayed invite link cannot finish (or restart) someone else's
+    # enrolment from another browser.
+    enrolment_ref: Mapped[bytes | None]
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code (ten per account).
+
+    Only a hash is stored; codes carry 80 bits, so a fast hash suffices.
+    """
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[bytes] = mapped_column(unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffSession(Base):
