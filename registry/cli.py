@@ -19,7 +19,14 @@ from flask import Flask
 from config import Config
 from registry import audit, create_app, db, runtime
 from registry.auth import service as auth
-from registry.escrow import EscrowExists, create_escrow
+from registry.crypto import CannotOpen
+from registry.escrow import (
+    EscrowExists,
+    RewrapRefused,
+    create_escrow,
+    open_escrow_file,
+    rewrap_for,
+)
 from registry.migrate import upgrade
 from registry.models import Role
 from registry.reforms.service import load_catalogue
@@ -30,6 +37,8 @@ NO_ESCROW_WARNING = """
 !! WARNING: no escrow key (keys/escrow.pub).                          !!
 !! Reports received now are UNRECOVERABLE if every reviewer forgets   !!
 !! their password. Create one:  registry escrow create                !!
+!! Until then the form refuses every report while no reviewer or      !!
+!! coordinator has enrolled: nobody could ever open it.               !!
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
 """
 
@@ -134,6 +143,63 @@ def escrow_create(out: Path | None, passphrase_file: TextIO | None) -> None:
     click.echo(f"Escrow public key: {public}")
     click.echo(f"Escrow PRIVATE key (passphrase-locked): {out}")
     click.echo("Move the private key file OFFLINE now and delete it from this server.")
+
+
+REWRAP_REFUSALS = {
+    "unknown": "No active account has this email (has the person re-enrolled yet?).",
+    "admin": "Administrators hold no report keys; choose a reviewer or coordinator.",
+}
+
+
+@escrow.command("rewrap")
+@click.option("--reviewer", "email", required=True, help="Email of the re-enrolled person.")
+@click.option(
+    "--escrow-key",
+    type=click.File("r"),
+    required=True,
+    help="The passphrase-locked escrow private key file (brought back from offline).",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.File("r"),
+    default=None,
+    help="Read the passphrase from this file instead of asking.",
+)
+def escrow_rewrap(email: str, escrow_key: TextIO, passphrase_file: TextIO | None) -> None:
+    """Give a re-enrolled person the keys of every escrowed report again."""
+    if passphrase_file is not None:
+        passphrase = passphrase_file.read().rstrip("\n")
+    else:
+        passphrase = click.prompt("Escrow passphrase", hide_input=True)
+    try:
+        private_key = open_escrow_file(escrow_key.read(), passphrase)
+    except ValueError:
+        click.echo("This is not an escrow private key file.", err=True)
+        sys.exit(2)
+    except CannotOpen:
+        click.echo("Wrong passphrase (or a damaged key file).", err=True)
+        sys.exit(1)
+    app, count, problem = _app(), 0, ""
+    with app.app_context():
+        dbs = db.session()
+        try:
+            # Batch by batch, each committed: see rewrap_for.
+            while done := rewrap_for(dbs, escrow_private_key=private_key, email=email):
+                dbs.commit()
+                count += done
+        except RewrapRefused as refused:
+            problem = REWRAP_REFUSALS[refused.reason]
+        except CannotOpen:
+            problem = "This escrow key does not open the reports' escrow wraps."
+        finally:
+            # A failed batch leaves nothing half-done; committed ones are complete.
+            dbs.rollback()
+            dbs.close()
+            db.engine().dispose()
+    if problem:
+        click.echo(f"{count} reports re-wrapped before a problem: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"{count} reports re-wrapped for {email}.")
 
 
 @main.group("audit")

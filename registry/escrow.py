@@ -11,8 +11,20 @@ import base64
 import os
 from pathlib import Path
 
-from registry.crypto import Argon2Params, generate_keypair, lock_private_key
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from registry import audit
+from registry.crypto import (
+    Argon2Params,
+    generate_keypair,
+    lock_private_key,
+    unlock_private_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
 from registry.keyring import ESCROW_PUBLIC_FILE
+from registry.models import Account, KeyWrap, Report, Role
 
 PUBLIC_HEADER = "SVIEDKA ESCROW PUBLIC KEY v1"
 PRIVATE_HEADER = "SVIEDKA ESCROW PRIVATE KEY v1 (passphrase-locked)"
@@ -20,6 +32,18 @@ PRIVATE_HEADER = "SVIEDKA ESCROW PRIVATE KEY v1 (passphrase-locked)"
 
 class EscrowExists(Exception):
     """An escrow public key is already installed."""
+
+
+class RewrapRefused(Exception):
+    """The account cannot receive report keys; ``reason`` says why.
+
+    ``unknown`` (no active account with that email), ``admin``
+    (administrators hold no report keys).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def armor(header: str, data: bytes) -> str:
@@ -54,3 +78,71 @@ def create_escrow(keys_dir: Path, private_out: Path, passphrase: str, params: Ar
     keys_dir.mkdir(parents=True, exist_ok=True)
     public_path.write_text(armor(PUBLIC_HEADER, pair.public), encoding="ascii")
     return public_path
+
+
+def open_escrow_file(text: str, passphrase: str) -> bytes:
+    """The escrow private key from its passphrase-locked file.
+
+    ``ValueError`` when the text is not an escrow private key file,
+    :class:`registry.crypto.CannotOpen` for a wrong passphrase.
+    """
+    return unlock_private_key(dearmor(PRIVATE_HEADER, text), passphrase)
+
+
+REWRAP_BATCH = 500
+
+
+def rewrap_for(
+    db: Session, *, escrow_private_key: bytes, email: str, limit: int = REWRAP_BATCH
+) -> int:
+    """Wrap up to ``limit`` escrowed report keys to a staff member; return how many.
+
+    For when someone lost their key (a reset password) and re-enrolled with
+    a new one: each report that has an escrow wrap and no wrap for them is
+    opened with the escrow key and wrapped to their current public key.
+    Commit and call again until it returns 0: short transactions do not
+    hold the audit log's lock (which every staff action waits for) for
+    minutes, and an interrupted run resumes where it stopped.
+
+    The escrow key is used only in this process's memory; the server never
+    stores it.  Raises :class:`RewrapRefused`, and
+    :class:`registry.crypto.CannotOpen` (roll the batch back) when the key
+    does not open an escrow wrap.
+    """
+    account = db.scalars(
+        select(Account).where(Account.email == email.strip().lower(), Account.active.is_(True))
+    ).first()
+    if account is None or account.public_key is None:
+        raise RewrapRefused("unknown")
+    # Administrators manage accounts, they do not read cases: they never
+    # hold report keys (as at intake).
+    if account.role not in (Role.REVIEWER.value, Role.COORDINATOR.value):
+        raise RewrapRefused("admin")
+    own = aliased(KeyWrap)
+    has_own = (
+        select(own.id).where(own.report_id == KeyWrap.report_id, own.account_id == account.id)
+    ).exists()
+    rows = db.execute(
+        select(KeyWrap.wrapped, Report.id, Report.public_id)
+        .join(Report, Report.id == KeyWrap.report_id)
+        .where(KeyWrap.escrow.is_(True), ~has_own)
+        .order_by(Report.id)
+        .limit(limit)
+    ).all()
+    for wrapped, report_id, public_id in rows:
+        dek = unwrap_data_key(wrapped, escrow_private_key, report_id=public_id)
+        db.add(
+            KeyWrap(
+                report_id=report_id,
+                account_id=account.id,
+                wrapped=wrap_data_key(dek, account.public_key, report_id=public_id),
+            )
+        )
+        audit.record(
+            db,
+            actor=audit.SYSTEM,
+            action="case.escrow-rewrapped",
+            report_ref=public_id,
+            detail=audit.account_actor(account.id),
+        )
+    return len(rows)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.auth import totp
+from registry.auth import recovery, totp
+from registry.auth.locking import locked
 from registry.auth.passwords import password_problem
 from registry.crypto import (
     Argon2Params,
@@ -47,6 +49,10 @@ class InviteInvalid(AuthError):
     """The invite link is unknown, used or expired."""
 
 
+class EnrolmentElsewhere(InviteInvalid):
+    """Another browser already started enrolment with this invite."""
+
+
 class WeakPassword(AuthError):
     """The chosen password breaks the policy; ``reason`` says how."""
 
@@ -71,12 +77,20 @@ def _token_hash(token: str) -> bytes:
     return hashlib.sha256(b"sviedka/invite\x00" + token.encode()).digest()
 
 
-def create_invite(db: Session, *, email: str | None, role: Role, valid_for: timedelta) -> str:
+def create_invite(
+    db: Session,
+    *,
+    email: str | None,
+    role: Role,
+    valid_for: timedelta,
+    account_id: int | None = None,
+) -> str:
     """Create a one-time invite; return the token for the link.
 
     Only the token's hash is stored, so the link cannot be rebuilt from the
     database.  ``email`` is ``None`` for the first-admin setup link, where
-    the person types their own.
+    the person types their own.  ``account_id`` re-enrols an existing
+    (inactive) account, after a password reset.
     """
     token = secrets.token_urlsafe(32)
     db.add(
@@ -85,6 +99,7 @@ def create_invite(db: Session, *, email: str | None, role: Role, valid_for: time
             email=(email or "").strip().lower(),
             role=role.value,
             expires_at=utcnow() + valid_for,
+            account_id=account_id,
         )
     )
     return token
@@ -115,6 +130,37 @@ def find_invite(db: Session, token: str) -> Invite:
     return invite
 
 
+def _enrolment_ref(browser_secret: bytes) -> bytes:
+    return hashlib.sha256(b"sviedka/enrolment-browser\x00" + browser_secret).digest()
+
+
+def check_enrolment_browser(invite: Invite, browser_secret: bytes | None) -> None:
+    """Refuse any browser but the one that chose the password for ``invite``.
+
+    Raises :class:`EnrolmentElsewhere`.  Without this, someone who saw the
+    invite link (a forwarded mail, a shoulder) could replay it during
+    enrolment and swap in their own password and TOTP seed.
+    """
+    if invite.enrolment_ref is None:
+        return
+    if browser_secret is None or not hmac.compare_digest(
+        _enrolment_ref(browser_secret), invite.enrolment_ref
+    ):
+        raise EnrolmentElsewhere()
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A chosen password: the inactive account, and the secret to give the browser.
+
+    Only the browser holding ``browser_secret`` may continue (or restart)
+    this invite's enrolment.
+    """
+
+    account: Account
+    browser_secret: bytes
+
+
 def choose_password(
     db: Session,
     invite: Invite,
@@ -123,33 +169,51 @@ def choose_password(
     password: str,
     params: Argon2Params,
     local_key: bytes,
-) -> Account:
+    browser_secret: bytes | None,
+) -> Enrolment:
     """Create (or restart) the invited account with a new key pair.
 
-    The account stays inactive until TOTP is confirmed; an inactive account
-    receives no report keys, so restarting the flow loses nothing.
+    ``browser_secret`` is what this browser got from an earlier call for the
+    same invite (``None`` at first).  The account stays inactive until TOTP
+    is confirmed; an inactive account receives no report keys, so
+    restarting the flow loses nothing.
     """
+    check_enrolment_browser(invite, browser_secret)
     email = (invite.email or email).strip().lower()
     problem = password_problem(password, email=email)
     if problem:
         raise WeakPassword(problem)
+    # The slow parts (Argon2id, key generation) before the lock below.
+    keypair = generate_keypair()
+    locked_key = lock_private_key(keypair.private, password, params=params)
+    # Locked and checked again: two browsers sending the form at the same
+    # moment must not both pass the check above.
+    current = locked(db, Invite, invite.id)
+    if current is None or current.used_at is not None:
+        raise InviteInvalid()
+    invite = current
+    check_enrolment_browser(invite, browser_secret)
     account = db.get(Account, invite.account_id) if invite.account_id else None
+    if account is not None and account.active:
+        # An invite never takes over a working account (a reset deactivates first).
+        raise InviteInvalid()
     if account is None:
         if db.scalars(select(Account).where(Account.email == email)).first() is not None:
             raise EmailTaken()
         account = Account(email=email, role=invite.role, active=False)
         db.add(account)
-    keypair = generate_keypair()
-    account.email = email
+    account.email, account.role = email, invite.role
     account.public_key = keypair.public
-    account.locked_private_key = lock_private_key(keypair.private, password, params=params)
+    account.locked_private_key = locked_key
     db.flush()
     account.sealed_totp_secret = seal_local(
         local_key, totp.new_secret(), context=_totp_context(account)
     )
     account.totp_last_step = None
     invite.account_id = account.id
-    return account
+    secret = secrets.token_bytes(32)
+    invite.enrolment_ref = _enrolment_ref(secret)
+    return Enrolment(account=account, browser_secret=secret)
 
 
 def totp_secret(account: Account, local_key: bytes) -> bytes:
@@ -160,18 +224,37 @@ def totp_secret(account: Account, local_key: bytes) -> bytes:
 
 
 def confirm_totp(
-    db: Session, invite: Invite, account: Account, code: str, local_key: bytes
-) -> None:
-    """Activate the account once the person proves their app shows the code."""
+    db: Session,
+    invite: Invite,
+    account: Account,
+    code: str,
+    local_key: bytes,
+    *,
+    browser_secret: bytes | None,
+) -> list[str]:
+    """Activate the account once the person proves their app shows the code.
+
+    Returns the account's new recovery codes, to be shown once.
+    """
+    check_enrolment_browser(invite, browser_secret)
+    # Row lock before reading totp_last_step: see registry.auth.locking.
+    current = locked(db, Account, account.id)
+    if current is None:
+        raise InviteInvalid()
+    account = current
     step = totp.accept(totp_secret(account, local_key), code, last_step=account.totp_last_step)
     if step is None:
         raise CodeRejected()
     account.totp_last_step = step
     account.active = True
+    # A removed person invited back is no longer removed.
+    account.removed_at = None
     invite.used_at = utcnow()
+    codes = recovery.issue_codes(db, account.id)
     audit.record(
         db, actor=audit.account_actor(account.id), action="account.activated", detail=account.role
     )
+    return codes
 
 
 @lru_cache(maxsize=4)
@@ -190,7 +273,7 @@ class Authenticated:
 def authenticate(
     db: Session, *, email: str, password: str, code: str, params: Argon2Params, local_key: bytes
 ) -> Authenticated:
-    """Check email, password and TOTP; return the unlocked key.
+    """Check email, password and TOTP (or a recovery code); return the unlocked key.
 
     The password is checked by unlocking the private key (the AEAD tag is
     the verifier).  An unknown email costs the same Argon2id work against a
@@ -203,13 +286,30 @@ def authenticate(
         with contextlib.suppress(CannotOpen):
             unlock_private_key(_decoy(params), password)
         raise LoginFailed()
+    unlocked_from = account.locked_private_key
     try:
-        private_key = unlock_private_key(account.locked_private_key, password)
+        private_key = unlock_private_key(unlocked_from, password)
     except CannotOpen:
         raise LoginFailed() from None
-    step = totp.accept(totp_secret(account, local_key), code, last_step=account.totp_last_step)
-    if step is None:
+    # Row lock before reading totp_last_step or spending a recovery code, so
+    # two logins with one code cannot both pass (registry.auth.locking).
+    # Taken only after Argon2id, so no lock waits on the slow part.
+    account = locked(db, Account, account.id)
+    if account is None or not account.active or account.locked_private_key != unlocked_from:
+        raise LoginFailed()  # removed, reset or re-keyed meanwhile
+    if not _second_factor(db, account, code, local_key):
         raise LoginFailed()
-    account.totp_last_step = step
     audit.record(db, actor=audit.account_actor(account.id), action="account.login")
     return Authenticated(account=account, private_key=private_key)
+
+
+def _second_factor(db: Session, account: Account, code: str, local_key: bytes) -> bool:
+    """A TOTP code not used before, or else an unused recovery code (spent now)."""
+    step = totp.accept(totp_secret(account, local_key), code, last_step=account.totp_last_step)
+    if step is not None:
+        account.totp_last_step = step
+        return True
+    if recovery.use_code(db, account.id, code):
+        audit.record(db, actor=audit.account_actor(account.id), action="account.recovery-code-used")
+        return True
+    return False

@@ -126,12 +126,22 @@ def end_all_sessions(db: Session, account_id: int) -> None:
     db.execute(delete(StaffSession).where(StaffSession.account_id == account_id))
 
 
+def end_other_sessions(db: Session, live: LiveSession) -> None:
+    """Delete every session of the account except ``live`` (password change)."""
+    db.execute(
+        delete(StaffSession).where(
+            StaffSession.account_id == live.row.account_id, StaffSession.id != live.row.id
+        )
+    )
+
+
 __all__ = [
     "COOKIE",
     "CannotOpen",
     "LiveSession",
     "Timeouts",
     "end_all_sessions",
+    "end_other_sessions",
     "end_session",
     "resume_session",
     "session_private_key",

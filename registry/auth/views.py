@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import segno
 from flask import (
     Blueprint,
+    Response,
+    abort,
     flash,
     make_response,
     redirect,
@@ -16,10 +21,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
 
 from registry import db, runtime
-from registry.auth import loader, service, totp
-from registry.auth.forms import ChoosePasswordForm, LoginForm, TotpForm
+from registry.auth import loader, recovery, service, totp
+from registry.auth.forms import ChoosePasswordForm, CodesSavedForm, LoginForm, TotpForm
 from registry.auth.sessions import COOKIE, end_session, start_session
 from registry.extensions import limiter
 from registry.models import Account
@@ -76,75 +82,138 @@ def login() -> ResponseReturnValue:
     return render_template("auth/login.html", form=form)
 
 
+def clear_browser(response: BaseResponse) -> BaseResponse:
+    """Drop the staff cookie and ask the browser to forget the site's data."""
+    response.delete_cookie(COOKIE, path="/")
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """End this session and ask the browser to forget the site's data."""
     dbs = db.session()
     end_session(dbs, loader.live_session())
     dbs.commit()
-    response = redirect(url_for("auth.login"), code=303)
-    response.delete_cookie(COOKIE, path="/")
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
-    return response
+    return clear_browser(redirect(url_for("auth.login"), code=303))
+
+
+def _invalid(problem: service.InviteInvalid | None = None) -> Response:
+    elsewhere = isinstance(problem, service.EnrolmentElsewhere)
+    return make_response(render_template("auth/invite_invalid.html", elsewhere=elsewhere), 404)
+
+
+def _browser_secret(token: str) -> bytes | None:
+    """The secret this browser got when it chose a password with ``token``.
+
+    It lives in Flask's signed session cookie: the server keeps only its
+    hash (``Invite.enrolment_ref``), so only this browser can continue.
+    """
+    state = session.get(ENROL_KEY) or {}
+    if not token or state.get("invite") != token:
+        return None
+    try:
+        return base64.urlsafe_b64decode(str(state.get("browser", "")).encode()) or None
+    except (ValueError, binascii.Error):
+        return None
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def invite(token: str) -> ResponseReturnValue:
     """First step of an invite: choose a password (creates the key pair)."""
-    dbs, cfg = db.session(), runtime.config()
+    dbs, cfg, browser = db.session(), runtime.config(), _browser_secret(token)
     try:
         found = service.find_invite(dbs, token)
-    except service.InviteInvalid:
-        return make_response(render_template("auth/invite_invalid.html"), 404)
+        service.check_enrolment_browser(found, browser)
+    except service.InviteInvalid as problem:
+        return _invalid(problem)
     form = ChoosePasswordForm()
     if form.validate_on_submit():
         try:
-            account = service.choose_password(
+            enrolment = service.choose_password(
                 dbs,
                 found,
                 email=form.email.data or "",
                 password=form.password.data or "",
                 params=runtime.password_params(cfg),
                 local_key=runtime.keyring().local_key,
+                browser_secret=browser,
             )
+        except service.InviteInvalid as problem:
+            dbs.rollback()
+            return _invalid(problem)
         except service.WeakPassword as weak:
             form.password.errors = [PASSWORD_MESSAGES[weak.reason]()]
         except service.EmailTaken:
+            dbs.rollback()
             form.email.errors = [_("An account with this email already exists.")]
         else:
             dbs.commit()
-            session[ENROL_KEY] = {"invite": token, "account": account.id}
+            session[ENROL_KEY] = {
+                "invite": token,
+                "account": enrolment.account.id,
+                "browser": base64.urlsafe_b64encode(enrolment.browser_secret).decode(),
+            }
             return redirect(url_for("auth.enrol_totp"), code=303)
     return render_template("auth/invite.html", form=form, invite=found)
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
 def enrol_totp() -> ResponseReturnValue:
-    """Second step: show the TOTP secret and activate on a correct code."""
-    state, dbs = session.get(ENROL_KEY) or {}, db.session()
+    """Second step: show the TOTP secret; on a correct code activate and show recovery codes."""
+    state, dbs, local_key = session.get(ENROL_KEY) or {}, db.session(), runtime.keyring().local_key
+    browser = _browser_secret(str(state.get("invite", "")))
     try:
         found = service.find_invite(dbs, str(state.get("invite", "")))
-    except service.InviteInvalid:
-        return make_response(render_template("auth/invite_invalid.html"), 404)
+        service.check_enrolment_browser(found, browser)
+    except service.InviteInvalid as problem:
+        return _invalid(problem)
     account = dbs.get(Account, state.get("account"))
     if account is None or found.account_id != account.id:
-        return make_response(render_template("auth/invite_invalid.html"), 404)
-    secret = service.totp_secret(account, runtime.keyring().local_key)
+        return _invalid()
     form = TotpForm()
     if form.validate_on_submit():
         try:
-            service.confirm_totp(
-                dbs, found, account, form.code.data or "", runtime.keyring().local_key
+            codes = service.confirm_totp(
+                dbs, found, account, form.code.data or "", local_key, browser_secret=browser
             )
         except service.CodeRejected:
+            dbs.rollback()
             form.code.errors = [
                 _("This code is not right. Check the time on your phone and try the next code.")
             ]
+        except service.InviteInvalid as problem:
+            dbs.rollback()
+            return _invalid(problem)
         else:
             dbs.commit()
             session.pop(ENROL_KEY, None)
-            flash(_("Your account is ready. Log in with your password and a new code."))
-            return redirect(url_for("auth.login"), code=303)
+            return render_codes(codes)
+    secret = service.totp_secret(account, local_key)
     uri = totp.provisioning_uri(secret, account.email)
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S704
     return render_template("auth/enrol.html", form=form, qr=qr, secret=totp.secret_text(secret))
+
+
+def render_codes(codes: list[str], form: CodesSavedForm | None = None) -> str:
+    """The page that shows recovery codes, once, until the person saved them.
+
+    The codes are in this response only; the server keeps their hashes.
+    """
+    form = form or CodesSavedForm(formdata=None, codes=" ".join(codes))
+    return render_template("auth/recovery_codes.html", form=form, codes=codes)
+
+
+@bp.post("/recovery-codes/saved")
+def recovery_codes_saved() -> ResponseReturnValue:
+    """Leave the codes page only once the person confirms they saved the codes."""
+    form = CodesSavedForm()
+    codes = recovery.parse_shown(form.codes.data or "")
+    if codes is None:
+        abort(400)
+    if not form.validate_on_submit():
+        return render_codes(codes, form)
+    if current_user.is_authenticated:
+        return redirect(url_for("account.index"), code=303)
+    flash(_("Your account is ready. Log in with your password and a new code."))
+    return redirect(url_for("auth.login"), code=303)

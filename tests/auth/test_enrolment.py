@@ -6,6 +6,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -56,7 +57,23 @@ def test_full_enrolment_and_login(app: Flask, client: FlaskClient) -> None:
     done = client.post(
         "/staff/enrol", data={"csrf_token": csrf_token(page), "code": totp_code(secret, now - 1)}
     )
-    assert done.status_code == 303
+    # Recovery codes are shown once, and the page stays until they are saved.
+    assert done.status_code == 200
+    codes = re.findall(r"<li><code>([0-9A-Z-]{19})</code></li>", done.get_data(as_text=True))
+    assert len(codes) == 10
+    kept = client.post(
+        "/staff/recovery-codes/saved",
+        data={"csrf_token": csrf_token(page), "codes": " ".join(codes)},
+    )
+    assert kept.status_code == 200
+    assert "Please save your recovery codes first." in kept.get_data(as_text=True)
+    assert codes[0] in kept.get_data(as_text=True)
+    saved = client.post(
+        "/staff/recovery-codes/saved",
+        data={"csrf_token": csrf_token(page), "codes": " ".join(codes), "saved": "y"},
+    )
+    assert saved.status_code == 303
+    assert saved.headers["Location"].endswith("/staff/login")
     # The invite cannot be used again.
     assert client.get(f"/staff/invite/{token}").status_code == 404
     login = client.get("/staff/login").get_data(as_text=True)
@@ -201,3 +218,84 @@ def test_idle_session_expires(app: Flask, client: FlaskClient, staff: StaffActio
     assert client.get("/review/").status_code == 303
     with app.app_context():
         assert db.session().scalars(select(StaffSession)).all() == []
+
+
+def test_invite_link_replayed_in_another_browser_cannot_take_over(
+    app: Flask, client: FlaskClient
+) -> None:
+    token = _invite(app, "bound@example.org")
+    assert _choose(client, token, StaffActions.PASSWORD).endswith("/staff/enrol")
+    with app.app_context():
+        before = db.session().scalars(select(Account)).one()
+        key_before, seed_before = before.locked_private_key, before.sealed_totp_secret
+    intruder = english_client(app)
+    # The page itself says the invitation is in use elsewhere.
+    page = intruder.get(f"/staff/invite/{token}")
+    assert page.status_code == 404
+    assert "in another browser" in page.get_data(as_text=True)
+    # A form posted with a CSRF token from another page cannot restart enrolment either.
+    form_page = intruder.get("/staff/login").get_data(as_text=True)
+    restart = intruder.post(
+        f"/staff/invite/{token}",
+        data={
+            "csrf_token": csrf_token(form_page),
+            "password": "another long passphrase 99",
+            "confirm": "another long passphrase 99",
+        },
+    )
+    assert restart.status_code == 404
+    # Nor reach the TOTP step, where the seed is shown.
+    assert intruder.get("/staff/enrol").status_code == 404
+    with app.app_context():
+        after = db.session().scalars(select(Account)).one()
+        assert (after.locked_private_key, after.sealed_totp_secret) == (key_before, seed_before)
+    # The first browser can still restart (a new key pair) and finish.
+    assert _choose(client, token, StaffActions.PASSWORD).endswith("/staff/enrol")
+    assert client.get("/staff/enrol").status_code == 200
+
+
+def test_enrolment_secret_is_checked_by_the_services(app: Flask) -> None:
+    from registry import runtime
+
+    token = _invite(app, "svc@example.org")
+    with app.app_context():
+        session, cfg = db.session(), runtime.config()
+        invite = auth.find_invite(session, token)
+        first = auth.choose_password(
+            session,
+            invite,
+            email="",
+            password=StaffActions.PASSWORD,
+            params=runtime.password_params(cfg),
+            local_key=runtime.keyring().local_key,
+            browser_secret=None,
+        )
+        session.commit()
+        stored = invite.enrolment_ref
+        assert stored is not None
+        assert first.browser_secret not in stored  # only a hash is kept
+        for wrong in (None, b"x" * 32):
+            with pytest.raises(auth.EnrolmentElsewhere):
+                auth.choose_password(
+                    session,
+                    invite,
+                    email="",
+                    password=StaffActions.PASSWORD,
+                    params=runtime.password_params(cfg),
+                    local_key=runtime.keyring().local_key,
+                    browser_secret=wrong,
+                )
+            secret = auth.totp_secret(first.account, runtime.keyring().local_key)
+            with pytest.raises(auth.EnrolmentElsewhere):
+                auth.confirm_totp(
+                    session,
+                    invite,
+                    first.account,
+                    StaffActions(app).next_code(secret, None),
+                    runtime.keyring().local_key,
+                    browser_secret=wrong,
+                )
+            session.rollback()
+        account = session.get(Account, first.account.id)
+        assert account is not None
+        assert account.active is False

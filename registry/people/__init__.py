@@ -1,0 +1,1 @@
+"""Administrators' pages for staff accounts: invite, remove, reset."""

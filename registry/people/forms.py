@@ -1,0 +1,36 @@
+"""Forms of the people pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from registry.choices import options
+from registry.labels import ROLE_LABELS
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+class InviteForm(FlaskForm):
+    """Who to invite, and with which role."""
+
+    email = EmailField(
+        _l("Email"),
+        filters=[_strip],
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            # A shape check only: the link is handed over by the admin, and
+            # the address is never used to send anything.
+            Regexp(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z", message=_l("Please enter an email address.")),
+        ],
+    )
+    role = SelectField(
+        _l("Role"),
+        choices=options(ROLE_LABELS.items()),
+        validators=[DataRequired()],
+    )
