@@ -2,7 +2,8 @@
 
 a. in process: seal+store vs plain store, and the breakdown of a submission;
 b. HTTP: concurrent submissions through gunicorn (2 workers);
-c. HTTP: queue and case pages with 100,000 reports stored, worker memory;
+c. HTTP: queue pages (filters, counts, sorts), searches and case pages with 100,000
+   reports stored, worker memory; in process: uncached counts and search cost;
 d. HTTP: submissions with a 5 MiB file, and worker memory while 5 / 50 MiB stream in.
 
 Real default KDF costs throughout (``Config()``); every request goes to
@@ -20,13 +21,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import inprocess, load, uploads
+from bench import inprocess, load, queue_search, uploads
 from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
-from bench.report import Rows, http_rows, inprocess_rows, render
-from bench.seed import bulk_reports
+from bench.report import Rows, http_rows, inprocess_rows, render, search_rows
+from bench.seed import bulk_reports, seal_newest, staff_ids
 from bench.server import start
 from bench.staff import enrol_reviewer
-from bench.workload import case_paths, queue_paths
+from bench.workload import case_paths, queue_paths, search_paths
 
 REVIEWERS = 5
 
@@ -49,11 +50,22 @@ def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
             submitted = load.submissions(server.port, args.reports, args.clients)
             _log(f"{backend}: c. inserting {args.rows:,} reports")
             began = time.perf_counter()
-            bulk_reports(url, args.rows)
+            bulk_reports(url, args.rows, assignees=staff_ids(url))
             seeded = time.perf_counter() - began
+            _log(f"{backend}: c. sealing the newest {args.wrapped:,} for the reviewers")
+            began = time.perf_counter()
+            seal_newest(url, args.wrapped)
+            sealed = time.perf_counter() - began
             clients = reviewers[: args.clients]
             _log(f"{backend}: c. queue pages")
-            queue = load.fetch(clients, queue_paths(len(clients), args.queue_requests), "<tbody>")
+            # Every queue page shows its total, also when a filter matches nothing.
+            queue = load.fetch(
+                clients, queue_paths(len(clients), args.queue_requests), 'id="total"'
+            )
+            _log(f"{backend}: c. searches")
+            searches = load.fetch(
+                clients, search_paths(len(clients), args.searches), 'id="searched"'
+            )
             _log(f"{backend}: c. case pages")
             cases = load.fetch(
                 clients, case_paths(url, len(clients), args.case_requests), 'id="narrative"'
@@ -61,7 +73,11 @@ def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
             rss = server.worker_rss_mib()
         finally:
             server.stop()
+        _log(f"{backend}: c. counts, sorts and search in process")
+        costs = queue_search.run(url, args.cold_repeats, args.searches)
     rows.extend(http_rows(args, submitted, seeded, queue, cases, rss))
+    rows.extend(search_rows(args, sealed, searches))
+    rows.extend(queue_search.rows(costs))
     rows.extend(measure_uploads(backend, folder, args))
     return rows
 
@@ -99,6 +115,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="reports stored for part c")
     parser.add_argument("--queue-requests", type=int, default=200, help="queue pages per client")
     parser.add_argument("--case-requests", type=int, default=50, help="case pages per client")
+    parser.add_argument(
+        "--wrapped", type=int, default=5_000, help="c: newest reports sealed for the reviewers"
+    )
+    parser.add_argument("--searches", type=int, default=9, help="c: searches per client")
+    parser.add_argument(
+        "--cold-repeats", type=int, default=10, help="c: in-process counts per combination"
+    )
     parser.add_argument(
         "--upload-reports", type=int, default=40, help="d: submissions without and with a file"
     )

@@ -34,10 +34,24 @@ class LoadResult:
         return sum(n for status, n in self.statuses.items() if status != 200)
 
 
+# Query arguments whose value varies between requests of one kind, and its placeholder.
+PLACEHOLDERS = {
+    "page": "K",
+    "region": "R",
+    "violation": "V",
+    "place": "P",
+    "unit": "U",
+    "proposal": "X",
+    "from": "D",
+    "to": "D",
+}
+
+
 def kind(path: str) -> str:
-    """``path`` with its page number and region code generalised, e.g. ``?region=R&page=K``."""
-    path = re.sub(r"page=\d+", "page=K", path)
-    path = re.sub(r"region=[a-z-]+", "region=R", path)
+    """``path`` with its varying values generalised, e.g. ``?region=R&page=K``."""
+    for name, placeholder in PLACEHOLDERS.items():
+        path = re.sub(rf"([?&]{name})=[^&]+", rf"\1={placeholder}", path)
+    path = re.sub(r"q=%[^&]+", "q=W", path)
     return re.sub(r"/review/case/\w+", "/review/case/ID", path)
 
 

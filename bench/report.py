@@ -76,6 +76,22 @@ def http_rows(
     ]
 
 
+def search_rows(args: argparse.Namespace, sealed: float, searches: LoadResult) -> Rows:
+    """Part c, searches over HTTP: each opens up to 1,000 sealed cases of the reviewer."""
+    return [
+        (f"sealing the newest {args.wrapped:,} reports for the reviewers (s)", f"{sealed:.1f}"),
+        (
+            f"search page p50 / p95 ms ({args.clients} reviewers × {args.searches})",
+            latency_cell(searches.latencies),
+        ),
+        *(
+            (f"· search `{name}` p50 / p95 ms (n={len(values)})", latency_cell(values))
+            for name, values in sorted(searches.by_kind.items())
+        ),
+        ("failed searches", str(searches.failures)),
+    ]
+
+
 def render(title: str, results: dict[str, Rows | str]) -> str:
     """A markdown table: one row per measurement, one column per backend."""
     names = list(results)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from registry.crypto.errors import CannotOpen
 from registry.crypto.fields import new_data_key, open_field, seal_field
 from registry.crypto.hpke_wrap import (
+    DataKeyUnwrapper,
     open_with_private_key,
     seal_to_public_key,
     unwrap_data_key,
@@ -34,6 +35,7 @@ __all__ = [
     "RECEIPT_ALPHABET",
     "Argon2Params",
     "CannotOpen",
+    "DataKeyUnwrapper",
     "KeyPair",
     "ReceiptKeys",
     "StreamInfo",
