@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.attachments.sniff import SNIFF_BYTES
 from registry.attachments.sniff import sniff as sniff_media_type
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import UPLOAD_CONTEXT, SealedUpload
@@ -61,6 +62,16 @@ class AttachmentView:
     size: int
     original_sha256: str
     scrubbed: bool
+
+    @property
+    def previewable(self) -> bool:
+        """A photo the registry re-encoded itself, so safe to show inline.
+
+        WHY only these: their bytes were written here by the scrubber, as a
+        fresh JPEG, PNG or WebP; no uploader chose them (a polyglot, a page
+        named photo.jpg), so a browser renders only pixels made here.
+        """
+        return self.scrubbed and self.media_type in SCRUBBABLE
 
 
 def prepare(
@@ -219,10 +230,10 @@ def list_for_staff(db: Session, report: Report, dek: bytes) -> list[AttachmentVi
     return [_view(row, report, inbox) for row in rows]
 
 
-def open_for_staff(
-    db: Session, report: Report, dek: bytes, public_id: str, store: BlobStore
-) -> tuple[AttachmentView, Iterator[bytes]]:
-    """An attachment's metadata and a generator of its verified plaintext chunks."""
+def _opened(
+    db: Session, report: Report, dek: bytes, public_id: str
+) -> tuple[Attachment, AttachmentView, bytes]:
+    """One attachment's row, opened metadata and file key."""
     row = db.scalars(
         select(Attachment).where(
             Attachment.report_id == report.id, Attachment.public_id == public_id
@@ -239,13 +250,57 @@ def open_for_staff(
         report_id=report.public_id,
         purpose=_purpose("attachment-key", public_id),
     )
+    return row, view, key
+
+
+def _chunks(store: BlobStore, row: Attachment, key: bytes) -> Generator[bytes, None, None]:
     blob = store.open(row.blob)
 
-    def chunks() -> Iterator[bytes]:
+    def chunks() -> Generator[bytes, None, None]:
         with blob:
-            yield from open_stream(key, blob, report_id=UPLOAD_CONTEXT, attachment_id=public_id)
+            yield from open_stream(key, blob, report_id=UPLOAD_CONTEXT, attachment_id=row.public_id)
 
-    return view, chunks()
+    return chunks()
+
+
+def open_for_staff(
+    db: Session, report: Report, dek: bytes, public_id: str, store: BlobStore
+) -> tuple[AttachmentView, Iterator[bytes]]:
+    """An attachment's metadata and a generator of its verified plaintext chunks."""
+    row, view, key = _opened(db, report, dek, public_id)
+    return view, _chunks(store, row, key)
+
+
+def open_preview(
+    db: Session, report: Report, dek: bytes, public_id: str, store: BlobStore
+) -> tuple[AttachmentView, Iterator[bytes]]:
+    """Like :func:`open_for_staff`, only for a photo the registry cleaned.
+
+    Anything else (a photo kept as sent, a PDF, a video) raises
+    :class:`AttachmentRejected` before its blob is opened.
+    """
+    row, view, key = _opened(db, report, dek, public_id)
+    if not view.previewable:
+        raise AttachmentRejected("preview", public_id)
+    chunks = _chunks(store, row, key)
+    # Chunks hold at least 1 KiB, so the first one has every byte sniff needs.
+    first = next(chunks, b"")
+    # WHY sniff the decrypted bytes again: the Content-Type sent must be
+    # the type of the bytes served, not only what the sealed metadata says.
+    if sniff_media_type(first[:SNIFF_BYTES]) != view.media_type:
+        chunks.close()
+        raise AttachmentRejected("type", public_id)
+    return view, _prepended(first, chunks)
+
+
+def _prepended(first: bytes, rest: Generator[bytes, None, None]) -> Generator[bytes, None, None]:
+    # A generator (not itertools.chain) so that closing the response closes
+    # the blob too, even when it stops after the first chunk.
+    try:
+        yield first
+        yield from rest
+    finally:
+        rest.close()
 
 
 def blobs_of(db: Session, report: Report) -> list[str]:
