@@ -57,8 +57,17 @@ class ConsentForm(FlaskForm):
 
 
 class WithdrawForm(FlaskForm):
-    """Explicit confirmation before everything is deleted."""
+    """Explicit confirmation before everything is deleted.
 
+    The receipt is asked again: the follow-up cookie alone (copied from an
+    unlocked phone, say) must not be enough to destroy the evidence.
+    """
+
+    receipt = StringField(
+        _l("Your receipt, once more"),
+        validators=[DataRequired(message=_l("Please enter your receipt.")), Length(max=64)],
+        description=_l("To be sure it is you who deletes the report."),
+    )
     confirm = BooleanField(
         _l("I understand that my report, my files and all messages will be deleted for good."),
         validators=[DataRequired(message=_l("Please tick the box to confirm."))],

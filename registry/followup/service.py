@@ -7,6 +7,7 @@ its timing says whether a report exists.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -52,6 +53,26 @@ def find_by_receipt(
     if normalized is None or report is None:
         raise ReceiptNotFound()
     return Found(report=report, private_key=keys.keypair.private)
+
+
+def receipt_matches(
+    report: Report,
+    receipt: str,
+    *,
+    salt: bytes,
+    params: Argon2Params,
+    slots: KdfSlots,
+) -> bool:
+    """Whether ``receipt`` is the receipt of ``report`` (asked again before withdrawal).
+
+    The same derivation as :func:`find_by_receipt`, in a KDF slot, with the
+    same decoy work for malformed input; the lookup ids are compared in
+    constant time.
+    """
+    normalized = normalize_receipt(receipt)
+    with slots.hold():
+        keys = derive_receipt_keys(normalized or _DECOY, salt=salt, params=params)
+    return normalized is not None and hmac.compare_digest(keys.lookup_id, report.lookup_id)
 
 
 def report_for_session(db: Session, public_id: str) -> Report | None:

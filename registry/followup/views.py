@@ -176,21 +176,42 @@ def consents() -> ResponseReturnValue:
     return redirect(url_for("followup.case", saved=1), code=303)
 
 
+def _receipt_matches(report: Report, receipt: str) -> bool:
+    ring, cfg = runtime.keyring(), runtime.config()
+    return service.receipt_matches(
+        report,
+        receipt,
+        salt=ring.receipt_salt,
+        params=runtime.receipt_params(cfg),
+        slots=runtime.kdf_slots(),
+    )
+
+
+def _withdrawn(report: Report) -> Response:
+    dbs = db.session()
+    blobs = service.withdraw(dbs, report)
+    dbs.commit()
+    service.purge_traces(dbs)
+    blob_store().discard(blobs)
+    g.followup_session = None
+    response = make_response(render_template("followup/withdrawn.html"))
+    response.delete_cookie(cookie.COOKIE, path="/followup")
+    return response
+
+
 @bp.route("/withdraw", methods=["GET", "POST"])
+@limiter.limit("60 per minute", methods=["POST"])
 def withdraw() -> ResponseReturnValue:
-    """Confirm, then delete the whole report."""
+    """Confirm with the receipt typed again, then delete the whole report."""
     current = _current()
     if current is None:
         return redirect(url_for("followup.start"), code=303)
     form = WithdrawForm()
     if form.validate_on_submit():
-        dbs = db.session()
-        blobs = service.withdraw(dbs, current[1])
-        dbs.commit()
-        service.purge_traces(dbs)
-        blob_store().discard(blobs)
-        g.followup_session = None
-        response = make_response(render_template("followup/withdrawn.html"))
-        response.delete_cookie(cookie.COOKIE, path="/followup")
-        return response
+        # The cookie says which report; only its receipt may delete it.
+        if _receipt_matches(current[1], form.receipt.data or ""):
+            return _withdrawn(current[1])
+        form.receipt.errors = [_("This is not the receipt of this report. Nothing was deleted.")]
+    # The receipt is never shown back: the page may be seen over a shoulder.
+    form.receipt.data = ""
     return render_template("followup/withdraw.html", form=form), refused_status()

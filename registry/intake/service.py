@@ -9,7 +9,7 @@ time of day) reaches this function, so nothing of it can be stored.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -67,6 +67,14 @@ class AlreadySubmitted(Exception):
         self.receipt = receipt
 
 
+class NoKeyHolder(Exception):
+    """Nobody could ever open a report stored now; nothing was stored.
+
+    There is no escrow key and no active reviewer or coordinator to wrap the
+    report key to (e.g. a fresh ``make run`` before anyone enrolled).
+    """
+
+
 class InvalidReport(ValueError):
     """The input breaks a rule; ``field`` names the offending field."""
 
@@ -117,6 +125,20 @@ class SealingKeys:
     kdf_slots: KdfSlots
 
 
+def first_unknown(db: Session, checks: Iterable[tuple[str, Iterable[str], str]]) -> str | None:
+    """The first field whose codes are not all terms of their vocabulary, else None.
+
+    Each check is ``(field name, codes, vocabulary kind)``.  Shared by the
+    form and by reviewers correcting a case's codes later, so a code that
+    the form would refuse cannot enter any other way.
+    """
+    for name, codes, kind in checks:
+        known = titles(db, kind, "en")
+        if any(code not in known for code in codes):
+            return name
+    return None
+
+
 def _check(db: Session, data: ReportInput) -> None:
     if not data.narrative.strip():
         raise InvalidReport("narrative")
@@ -124,16 +146,22 @@ def _check(db: Session, data: ReportInput) -> None:
         raise InvalidReport("region")
     if data.incident_month is not None and not MONTH_PATTERN.match(data.incident_month):
         raise InvalidReport("incident_month")
-    for name, codes, kind in (
-        ("violations", data.violations, "violation_types"),
-        ("flags", data.flags, "flags"),
-        ("place", (data.place,) if data.place else (), "places"),
-        ("unit", (data.unit,) if data.unit else (), "units"),
-        ("reporter_role", (data.reporter_role,) if data.reporter_role else (), "reporter_roles"),
-    ):
-        known = titles(db, kind, "en")
-        if any(code not in known for code in codes):
-            raise InvalidReport(name)
+    unknown = first_unknown(
+        db,
+        (
+            ("violations", data.violations, "violation_types"),
+            ("flags", data.flags, "flags"),
+            ("place", (data.place,) if data.place else (), "places"),
+            ("unit", (data.unit,) if data.unit else (), "units"),
+            (
+                "reporter_role",
+                (data.reporter_role,) if data.reporter_role else (),
+                "reporter_roles",
+            ),
+        ),
+    )
+    if unknown is not None:
+        raise InvalidReport(unknown)
     if set(data.answers) - set(SEALED_ANSWERS) or any(
         len(text) > ANSWER_MAX for text in data.answers.values()
     ):
@@ -201,6 +229,11 @@ def submit_report(
     report is stored or, on any error, nothing is (DESIGN §2, promise 8).
     """
     _check(db, data)
+    holders = recipients(db)
+    # Promise 8: a report wrapped to nobody is lost the moment it is stored,
+    # while the person believes it arrived.  Refuse it, before any KDF work.
+    if not holders and keys.escrow_public is None:
+        raise NoKeyHolder()
     receipt = format_receipt(normalize_receipt(data.receipt or "")) or generate_receipt()
     with keys.kdf_slots.hold():
         derived = derive_receipt_keys(receipt, salt=keys.receipt_salt, params=keys.receipt_params)
@@ -240,7 +273,7 @@ def submit_report(
             account_id=account.id,
             wrapped=wrap_data_key(dek, account.public_key or b"", report_id=public_id),
         )
-        for account in recipients(db)
+        for account in holders
     ]
     if keys.escrow_public is not None:
         report.wraps.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -12,8 +12,11 @@ from registry import db, runtime
 from registry.attachments.explain import files_hint, prepared_files, rejection
 from registry.attachments.service import AttachmentRejected
 from registry.attachments.upload import blob_store
+from registry.auth.sessions import COOKIE as STAFF_COOKIE
 from registry.choices import options
 from registry.extensions import limiter
+from registry.followup.cookie import COOKIE as FOLLOWUP_COOKIE
+from registry.i18n import COOKIE as LANGUAGE_COOKIE
 from registry.i18n import current_language
 from registry.intake import service
 from registry.intake.forms import ReceiptSavedForm, ReportForm, month_choices, year_choices
@@ -71,11 +74,23 @@ def new_report() -> ResponseReturnValue:
             getattr(form, bad.field).errors = [_("Please check this answer.")]
         except service.AlreadySubmitted as again:
             return _receipt_page(again.receipt, already=True)
+        except service.NoKeyHolder:
+            # 503, not 4xx: nothing is wrong with what the person wrote.
+            form.form_errors.append(_nobody_can_read_yet())
+            return render_template("intake/report.html", form=form), 503
         else:
             return _receipt_page(done.receipt, already=False)
     # A refused submission answers 422 (with the form kept and explained),
     # so no client can mistake it for a stored report.
     return render_template("intake/report.html", form=form), refused_status()
+
+
+def _nobody_can_read_yet() -> str:
+    message: str = _(
+        "The registry cannot accept reports yet: nobody has been set up to read them. "
+        "Nothing was stored. Your text is kept below; please save a copy and try again later."
+    )
+    return message
 
 
 def _receipt_page(receipt: str, *, already: bool) -> str:
@@ -101,17 +116,37 @@ def done() -> str:
     return render_template("intake/done.html")
 
 
+def _site_cookies() -> tuple[tuple[str, str], ...]:
+    """Every cookie this site sets, with its path (a browser keys cookies on both)."""
+    flask_session = current_app.session_interface
+    return (
+        # Even the language choice alone tells whoever looks at the browser
+        # that it visited the registry.
+        (LANGUAGE_COOKIE, "/"),
+        # The CSRF token's signed cookie (Flask's session).
+        (flask_session.get_cookie_name(current_app), flask_session.get_cookie_path(current_app)),
+        (FOLLOWUP_COOKIE, "/followup"),
+        # A staff member's session: without the cookie's secret the
+        # server-side row can no longer open the private key, and it expires.
+        (STAFF_COOKIE, "/"),
+    )
+
+
 @bp.get("/leave")
 def leave() -> ResponseReturnValue:
-    """ "Leave now": end any follow-up session and go to a neutral page.
+    """ "Leave now": forget every cookie of the site and go to a neutral page.
 
     A plain link (no JavaScript, no form): one tap when someone looks over
     the person's shoulder.  Cookies are deleted explicitly as well, because
     browsers honour Clear-Site-Data only on secure origins.
     """
     response = redirect(url_for("intake.neutral"), code=303)
-    for name, path in (("sv_followup", "/followup"), ("sv", "/")):
-        response.delete_cookie(name, path=path)
+    for name, path in _site_cookies():
+        # Secure only on an HTTPS request: a browser refuses a Secure cookie
+        # (even an expired one) from a plain-HTTP origin, such as an onion.
+        response.delete_cookie(
+            name, path=path, secure=request.is_secure, httponly=True, samesite="Strict"
+        )
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 

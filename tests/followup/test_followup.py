@@ -128,7 +128,7 @@ def test_withdrawal_deletes_everything(
     unconfirmed = post_form(client, "/followup/withdraw", {})
     assert unconfirmed.status_code == 422
     assert min(_row_counts(app)) >= 1
-    done = post_form(client, "/followup/withdraw", {"confirm": "y"})
+    done = post_form(client, "/followup/withdraw", {"confirm": "y", "receipt": receipt})
     assert done.status_code == 200
     assert "Your report is deleted" in done.get_data(as_text=True)
     assert _row_counts(app) == [0, 0, 0, 0, 0, 0]
@@ -192,7 +192,66 @@ def test_withdrawal_empties_the_sqlite_wal(app: Flask, client: FlaskClient) -> N
     url = str(app.extensions["registry.config"].database_url)
     receipt = submit_report(client, narrative="wal trace")
     _open(client, receipt)
-    post_form(client, "/followup/withdraw", {"confirm": "y"})
+    post_form(client, "/followup/withdraw", {"confirm": "y", "receipt": receipt})
     if url.startswith("sqlite"):
         wal = Path(url.removeprefix("sqlite:///") + "-wal")
         assert not wal.exists() or wal.stat().st_size == 0
+
+
+WRONG_RECEIPT = "This is not the receipt of this report. Nothing was deleted."
+
+
+def test_a_copied_cookie_cannot_withdraw_without_the_receipt(
+    app: Flask, client: FlaskClient
+) -> None:
+    receipt = submit_report(client, narrative="keep me")
+    _open(client, receipt)
+    # Someone copies the follow-up cookie (an unlocked phone) and has a
+    # receipt of their own: a real one, of another report.
+    copier = english_client(app)
+    own_receipt = submit_report(copier, narrative="another report")
+    stolen = client.get_cookie(cookie.COOKIE, path="/followup")
+    assert stolen is not None
+    copier.set_cookie(cookie.COOKIE, stolen.value, path="/followup")
+    before = _row_counts(app)
+    for typed in (own_receipt, "0000-0000-0000-0000-0001", "not a receipt"):
+        refused = post_form(copier, "/followup/withdraw", {"confirm": "y", "receipt": typed})
+        assert refused.status_code == 422
+        html = refused.get_data(as_text=True)
+        assert WRONG_RECEIPT in html
+        assert typed not in html  # a receipt is never shown back
+    missing = post_form(copier, "/followup/withdraw", {"confirm": "y"})
+    assert missing.status_code == 422
+    assert "Please enter your receipt." in missing.get_data(as_text=True)
+    assert _row_counts(app) == before
+    assert NOT_FOUND not in _open(english_client(app), receipt)  # still there…
+    # …and the person's own receipt, typed loosely, withdraws it.
+    done = post_form(client, "/followup/withdraw", {"confirm": "y", "receipt": receipt.lower()})
+    assert "Your report is deleted" in done.get_data(as_text=True)
+    assert NOT_FOUND in _open(english_client(app), receipt)
+    assert NOT_FOUND not in _open(english_client(app), own_receipt)
+
+
+def test_wrong_receipt_on_withdrawal_answers_in_the_persons_language(
+    app: Flask, client: FlaskClient
+) -> None:
+    receipt = submit_report(client)
+    _open(client, receipt)
+    client.get("/lang/be")
+    refused = post_form(
+        client, "/followup/withdraw", {"confirm": "y", "receipt": "0000-0000-0000-0000-0001"}
+    )
+    assert refused.status_code == 422
+    assert '<html lang="be">' in refused.get_data(as_text=True)
+    assert _row_counts(app)[0] == 1
+
+
+def test_withdrawal_is_refused_with_503_when_the_kdf_is_busy(
+    app: Flask, client: FlaskClient
+) -> None:
+    receipt = submit_report(client)
+    _open(client, receipt)
+    app.extensions["registry.kdf_slots"] = KdfSlots(0, wait=0.01)
+    busy = post_form(client, "/followup/withdraw", {"confirm": "y", "receipt": receipt})
+    assert busy.status_code == 503
+    assert _row_counts(app)[0] == 1

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from registry import db
+from registry.crypto import open_field, unlock_private_key, unwrap_data_key
+from registry.escrow import PRIVATE_HEADER, dearmor
 from registry.models import KeyWrap, Report, ReportViolation, SealedField
-from tests.helpers import StaffActions, csrf_token, post_form, submit_report
+from tests.helpers import (
+    ESCROW_PASSPHRASE,
+    ESCROW_PRIVATE,
+    StaffActions,
+    csrf_token,
+    post_form,
+    submit_report,
+)
 
 CANARY = "CANARY-7f3a9c Лукашэнка біў нас у аўтобусе"
 
@@ -44,8 +54,10 @@ def test_report_is_sealed_and_wrapped_to_reviewers(
         stored = session.get(SealedField, (report.id, "narrative"))
         assert stored is not None
         assert CANARY.encode() not in stored.ciphertext
-        # Wrapped to the reviewer only: admins see no case content by default.
-        assert [w.account_id for w in report.wraps] == [reviewer.account_id]
+        # Wrapped to the reviewer (admins see no case content by default) and
+        # to escrow.
+        assert [w.account_id for w in report.wraps if not w.escrow] == [reviewer.account_id]
+        assert [w.account_id for w in report.wraps if w.escrow] == [None]
 
 
 def test_invalid_region_stores_nothing(app: Flask, client: FlaskClient) -> None:
@@ -147,25 +159,20 @@ def test_report_stores_no_request_metadata(app: Flask, client: FlaskClient) -> N
     assert "datetime.datetime(" not in dump
 
 
-def test_escrow_gets_a_wrap_when_installed(app: Flask, client: FlaskClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from config import TestingConfig
-    from registry import create_app
-    from registry.escrow import create_escrow
-    from registry.runtime import escrow_params
-
-    cfg = TestingConfig.for_paths(
-        tmp_path / "instance", tmp_path / "keys", app.extensions["registry.config"].database_url
-    )
-    create_escrow(
-        cfg.keys_dir,
-        tmp_path / "escrow-private.key",
-        "a long escrow passphrase",
-        escrow_params(cfg),
-    )
-    escrowed = create_app(cfg)
-    submit_report(escrowed.test_client())
-    with escrowed.app_context():
-        wraps = db.session().scalars(select(KeyWrap)).all()
-        db.session().close()
-        db.engine().dispose()
-    assert [w.escrow for w in wraps] == [True]
+def test_the_offline_escrow_key_opens_every_report(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    # The test deployment has an escrow key (conftest), and no reviewer at all.
+    submit_report(client, narrative=CANARY)
+    with app.app_context():
+        report = db.session().scalars(select(Report)).one()
+        (wrap,) = report.wraps
+        sealed = db.session().get(SealedField, (report.id, "narrative"))
+        assert sealed is not None
+        public_id, ciphertext = report.public_id, sealed.ciphertext
+    assert wrap.escrow
+    locked = dearmor(PRIVATE_HEADER, (tmp_path / ESCROW_PRIVATE).read_text())
+    private = unlock_private_key(locked, ESCROW_PASSPHRASE)
+    dek = unwrap_data_key(wrap.wrapped, private, report_id=public_id)
+    opened = open_field(dek, ciphertext, report_id=public_id, field="narrative")
+    assert opened.decode() == CANARY

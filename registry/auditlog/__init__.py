@@ -1,0 +1,1 @@
+"""The administrators' view of the audit log: filter, page, verify the chain."""

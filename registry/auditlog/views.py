@@ -1,0 +1,96 @@
+"""The audit log page for administrators (``/staff/audit``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from registry import db
+from registry.audit import VerifyResult
+from registry.auditlog import service
+from registry.auditlog.labels import ACTION_LABELS, ACTOR_LABELS, PROBLEM_LABELS, action_label
+from registry.auth.roles import require_role
+from registry.models import Role
+
+bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
+
+PROBLEMS = {
+    "actor": lambda: _("Enter a staff member’s email address, “system” or “submitter”."),
+    "actor-unknown": lambda: _("No staff account has this email address."),
+    "action": lambda: _("Please choose an action from the list."),
+    "case": lambda: _("A case id is up to 32 letters and digits."),
+    "from": lambda: _("Enter the first day as YYYY-MM-DD, for example 2026-03-01."),
+    "to": lambda: _("Enter the last day as YYYY-MM-DD, for example 2026-03-31."),
+    "range": lambda: _("The first day is after the last day."),
+    "anchor": lambda: _("A kept head is a number, a colon and 64 hexadecimal characters."),
+}
+
+
+def _raw() -> service.RawFilters:
+    args = request.args
+    return service.RawFilters(
+        actor=args.get("actor", ""),
+        action=args.get("action", ""),
+        case=args.get("case", ""),
+        since=args.get("from", ""),
+        until=args.get("to", ""),
+    )
+
+
+def _render(
+    raw: service.RawFilters,
+    known: list[str],
+    listing: service.LogPage | None,
+    problems: tuple[str, ...] = (),
+    chain: VerifyResult | None = None,
+) -> str:
+    return render_template(
+        "audit/log.html",
+        raw=raw,
+        listing=listing,
+        problems={code: PROBLEMS[code]() for code in problems},
+        chain=chain,
+        actions=sorted(known, key=lambda code: (code not in ACTION_LABELS, action_label(code))),
+        action_label=action_label,
+        actor_labels=ACTOR_LABELS,
+        problem_labels=PROBLEM_LABELS,
+    )
+
+
+@bp.get("")
+@require_role(Role.ADMIN)
+def log() -> ResponseReturnValue:
+    """Events newest first, filtered; reading them is itself an event."""
+    dbs, raw = db.session(), _raw()
+    known = service.actions(dbs)
+    page = service.clamp_page(request.args.get("page", 1, type=int))
+    try:
+        filters = service.parse_filters(dbs, raw, known)
+    except service.BadFilters as bad:
+        # Nothing is listed for filters that cannot be understood: a list
+        # that ignored them would look like an answer to the question asked.
+        return _render(raw, known, None, bad.problems), 422
+    listing = service.events_page(dbs, filters, page)
+    service.record_view(dbs, current_user.id, filters, page)
+    dbs.commit()
+    return _render(raw, known, listing)
+
+
+@bp.post("/verify")
+@require_role(Role.ADMIN)
+def verify() -> ResponseReturnValue:
+    """Walk the whole chain now (too slow to run on every page view)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    dbs = db.session()
+    try:
+        anchor = service.parse_anchor(request.form.get("anchor", ""))
+    except service.BadAnchor:
+        return _render(service.RawFilters(), service.actions(dbs), None, ("anchor",)), 422
+    chain = service.check_chain(dbs, current_user.id, anchor)
+    dbs.commit()
+    listing = service.events_page(dbs, service.LogFilters(), 1)
+    return _render(service.RawFilters(), service.actions(dbs), listing, chain=chain)
