@@ -49,6 +49,10 @@ class Config:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     invite_valid_hours: int = 72
+    # How long a worker reuses the queue's facet counts (plain-column counts
+    # only; never search text).  Counting every facet of 100,000 reports
+    # afresh costs more than a page may (bench/README.md); 0 counts live.
+    queue_counts_seconds: float = 30.0
     # Sealed attachment blobs (ciphertext only) live here.
     storage_dir: Path = ROOT / "storage"
     attachment_max_files: int = 10
@@ -61,6 +65,12 @@ class Config:
     onion_address: str = ""
     # Cookies get the Secure flag when the site is served over HTTPS.
     secure_cookies: bool = False
+    # Strict-Transport-Security max-age in seconds; 0 sends no header.  Off by
+    # default: the embedded deployment serves plain HTTP on 127.0.0.1 and an
+    # onion service needs no HTTPS, and HSTS on a name that later loses its
+    # certificate locks every visitor out.  Set it (e.g. 31536000) only when
+    # the site is reached over HTTPS and will stay so.
+    hsts_seconds: int = 0
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -86,8 +96,10 @@ class Config:
             escrow_iterations=int(_env("ESCROW_ITERATIONS", str(base.escrow_iterations))),
             session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", "30")),
             session_absolute_hours=int(_env("SESSION_ABSOLUTE_HOURS", "12")),
+            queue_counts_seconds=float(_env("QUEUE_COUNTS_SECONDS", "30")),
             ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             secure_cookies=_env("SECURE_COOKIES", "0") == "1",
+            hsts_seconds=max(int(_env("HSTS_SECONDS", "0")), 0),
             onion_address=_env("ONION_ADDRESS", ""),
         )
 

@@ -13,6 +13,20 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 
+# Why two cases are linked (registry.models.LinkKind).
+LINK_KIND_LABELS = {
+    "same-incident": _l("Same incident"),
+    "same-perpetrator": _l("Same perpetrator"),
+    "duplicate": _l("Duplicate"),
+}
+
+# What a staff account may do (registry.models.Role).
+ROLE_LABELS = {
+    "reviewer": _l("Reviewer"),
+    "coordinator": _l("Coordinator"),
+    "admin": _l("Administrator"),
+}
+
 # What a submitter reads about their case: plain words, no jargon.
 SUBMITTER_STATUS = {
     "new": _l("Received. Nobody has read it yet."),
@@ -28,4 +42,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _labels() -> dict[str, object]:
-        return {"status_labels": STATUS_LABELS, "submitter_status": SUBMITTER_STATUS}
+        return {
+            "status_labels": STATUS_LABELS,
+            "submitter_status": SUBMITTER_STATUS,
+            "link_kind_labels": LINK_KIND_LABELS,
+            "role_labels": ROLE_LABELS,
+        }

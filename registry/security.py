@@ -29,6 +29,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.login",
         "auth.invite",
         "auth.enrol_totp",
+        # Only leads on from the recovery codes shown at the end of enrolment.
+        "auth.recovery_codes_saved",
     }
 )
 
@@ -78,7 +80,9 @@ def _refuse_invalid_utf8() -> None:
 
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP
+    # A view may set a stricter policy for its own response (an inline
+    # photo preview); every other response gets the site's policy.
+    headers.setdefault("Content-Security-Policy", CSP)
     headers["X-Frame-Options"] = "DENY"
     # No referrer: a link out of a case page must not tell the other site
     # that someone at this registry followed it.
@@ -92,6 +96,12 @@ def _headers(response: Response) -> Response:
     if request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
+    hsts = current_app.extensions["registry.config"].hsts_seconds
+    if hsts > 0:
+        # Browsers then refuse plain HTTP to this host for ``hsts`` seconds:
+        # no first-request downgrade on a hostile network.  Sent on every
+        # response; browsers ignore it on plain HTTP anyway (RFC 6797 §8.1).
+        headers["Strict-Transport-Security"] = f"max-age={hsts}"
     onion = current_app.extensions["registry.config"].onion_address
     if onion:
         # Tor Browser offers the onion address: traffic then never leaves Tor.

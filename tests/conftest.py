@@ -19,11 +19,19 @@ from sqlalchemy import create_engine, text
 
 from config import TestingConfig
 from registry import create_app, db
+from registry.escrow import create_escrow
 from registry.migrate import upgrade
 from registry.models import Base
 from registry.reforms.service import load_catalogue
+from registry.runtime import escrow_params
 from registry.taxonomy.service import load_vocabularies
-from tests.helpers import StaffActions, english_client, triggers_bypassed
+from tests.helpers import (
+    ESCROW_PASSPHRASE,
+    ESCROW_PRIVATE,
+    StaffActions,
+    english_client,
+    triggers_bypassed,
+)
 
 PG_ADMIN_URL = os.environ.get(
     "REGISTRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -106,10 +114,16 @@ def _clean(app: Flask) -> None:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The app on one backend with temporary instance and keys directories."""
-    app = create_app(
-        TestingConfig.for_paths(tmp_path / "instance", tmp_path / "keys", database_url)
-    )
+    """The app on one backend with temporary instance and keys directories.
+
+    The deployment has an escrow key, as every real one should: a report
+    then always has a key holder, even in tests that create no reviewer
+    (without any, the form refuses reports; see tests/intake/test_no_key_holder.py).
+    Its locked private half is ``tmp_path / ESCROW_PRIVATE``.
+    """
+    cfg = TestingConfig.for_paths(tmp_path / "instance", tmp_path / "keys", database_url)
+    create_escrow(cfg.keys_dir, tmp_path / ESCROW_PRIVATE, ESCROW_PASSPHRASE, escrow_params(cfg))
+    app = create_app(cfg)
     _clean(app)
     yield app
     _clean(app)

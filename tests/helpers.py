@@ -20,6 +20,11 @@ from registry import db
 from registry.auth import service as auth
 from registry.models import Account, Role
 
+# The escrow key conftest installs for every test app: its locked private
+# half is ``tmp_path / ESCROW_PRIVATE``, opened with this passphrase.
+ESCROW_PRIVATE = "escrow.key"
+ESCROW_PASSPHRASE = "a long escrow passphrase for the tests"
+
 
 def english_client(app: Flask) -> FlaskClient:
     """A new test client whose browser asks for English."""
@@ -82,17 +87,24 @@ class StaffActions:
                 session, email=email, role=role, valid_for=timedelta(hours=1)
             )
             invite = auth.find_invite(session, token)
-            account = auth.choose_password(
+            enrolment = auth.choose_password(
                 session,
                 invite,
                 email=email,
                 password=self.PASSWORD,
                 params=runtime.password_params(cfg),
                 local_key=runtime.keyring().local_key,
+                browser_secret=None,
             )
+            account = enrolment.account
             secret = auth.totp_secret(account, runtime.keyring().local_key)
             auth.confirm_totp(
-                session, invite, account, self.next_code(secret, None), runtime.keyring().local_key
+                session,
+                invite,
+                account,
+                self.next_code(secret, None),
+                runtime.keyring().local_key,
+                browser_secret=enrolment.browser_secret,
             )
             session.commit()
             return Staff(email, self.PASSWORD, role, secret, account.id)

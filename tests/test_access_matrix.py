@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry import db
-from registry.models import ReformProposal, Report, Role
+from registry.models import Account, ReformProposal, Report, Role
 from tests.helpers import StaffActions, csrf_token, english_client, post_form, submit_report
 
 ROLES = ("anonymous", "submitter", "reviewer_without_grant", "reviewer", "coordinator", "admin")
@@ -71,8 +71,22 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
             ("urgency", "urgency"),
             ("assign", "assign"),
             ("note", "notes"),
+            ("code", "codes"),
+            ("link", "links"),
+            ("unlink", "links/999999/unlink"),
         )
     },
+    # Only an existing cleaned photo is shown (tests/review/test_preview.py).
+    "review.preview": (
+        "GET",
+        "/review/case/{public_id}/files/NOSUCHFILE/preview",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": 404},
+    ),
+    "review.linked": (
+        "GET",
+        "/review/case/{public_id}/linked",
+        {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
+    ),
     # Granting and revoking: coordinators only (and only with the key).
     "casework.grant": (
         "POST",
@@ -94,12 +108,59 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
         "/proposals/{proposal}",
         {"anonymous": LOGIN, "submitter": LOGIN, "*": OPEN},
     ),
+    # The audit log: administrators only; to everyone else it does not exist.
+    "audit.log": (
+        "GET",
+        "/staff/audit",
+        {"anonymous": LOGIN, "submitter": LOGIN, "admin": OPEN, "*": 404},
+    ),
+    "audit.verify": (
+        "POST",
+        "/staff/audit/verify",
+        {"anonymous": LOGIN, "submitter": LOGIN, "admin": OPEN, "*": 404},
+    ),
+    # Recovery codes shown at enrolment: only leads on, and only with codes sent back.
+    "auth.recovery_codes_saved": ("POST", "/staff/recovery-codes/saved", {"*": 400}),
+    # Everyone's own account page; the forms sent empty are shown again.
+    "account.index": ("GET", "/staff/account", {"anonymous": LOGIN, "submitter": LOGIN, "*": OPEN}),
+    "account.password": (
+        "POST",
+        "/staff/account/password",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": REFUSED},
+    ),
+    "account.recovery_codes": (
+        "POST",
+        "/staff/account/recovery-codes",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": REFUSED},
+    ),
+    # People: administrators only; to everyone else the pages do not exist.
+    "people.index": (
+        "GET",
+        "/staff/people",
+        {"anonymous": LOGIN, "submitter": LOGIN, "admin": OPEN, "*": 404},
+    ),
+    "people.invite": (
+        "POST",
+        "/staff/people/invite",
+        {"anonymous": LOGIN, "submitter": LOGIN, "admin": REFUSED, "*": 404},
+    ),
+    "people.remove": (
+        "GET",
+        "/staff/people/{account_id}/remove",
+        {"anonymous": LOGIN, "submitter": LOGIN, "admin": OPEN, "*": 404},
+    ),
+    "people.reset": (
+        "GET",
+        "/staff/people/{account_id}/reset",
+        {"anonymous": LOGIN, "submitter": LOGIN, "admin": OPEN, "*": 404},
+    ),
     "lang.set_language": ("GET", "/lang/en?next=/", {"*": 303}),
     # These end the visit; they run last for every role.
     "intake.leave": ("GET", "/leave", {"*": 303}),
+    "account.end_sessions": ("POST", "/staff/account/sessions/end", {"*": 303}),
     "auth.logout": ("POST", "/staff/logout", {"*": 303}),
 }
-LAST = ("intake.leave", "auth.logout")
+LAST = ("intake.leave", "account.end_sessions", "auth.logout")
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:
@@ -147,6 +208,9 @@ def test_access_matrix(app: Flask, visitors: dict[str, FlaskClient]) -> None:
         values = {
             "public_id": db.session().scalars(select(Report)).one().public_id,
             "proposal": db.session().scalars(select(ReformProposal.code)).first(),
+            "account_id": db.session()
+            .scalars(select(Account.id).where(Account.email == "outsider@example.org"))
+            .one(),
         }
     order = [e for e in EXPECTED if e not in LAST] + list(LAST)
     wrong = []

@@ -43,7 +43,7 @@ def test_openings_and_changes_are_chained_events(
         form_page=f"/review/case/{public_id}",
     )
     post_form(client, "/followup/", {"receipt": receipt})
-    post_form(client, "/followup/withdraw", {"confirm": "y"})
+    post_form(client, "/followup/withdraw", {"confirm": "y", "receipt": receipt})
     events = _events(app)
     actions = [e.action for e in events]
     assert actions[:2] == ["account.activated", "account.login"]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from config import Config
+from registry import create_app, db
 from tests.helpers import StaffActions
 
 PUBLIC_PAGES = ["/", "/report", "/staff/login", "/nonexistent"]
@@ -57,3 +62,30 @@ def test_staff_session_cookie_flags(client: FlaskClient, staff: StaffActions) ->
     assert cookie is not None
     assert cookie.http_only
     assert cookie.same_site == "Strict"
+
+
+def test_no_hsts_by_default(client: FlaskClient) -> None:
+    # The embedded default serves plain HTTP (and onion services need no
+    # HTTPS): HSTS there would only lock visitors out once a name gets TLS.
+    for path in ("/", "/report", "/static/site.css"):
+        response = client.get(path)
+        response.close()
+        assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_when_configured(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGISTRY_HSTS_SECONDS", "31536000")
+    assert Config.from_env().hsts_seconds == 31536000
+    cfg = app.extensions["registry.config"].with_overrides(
+        hsts_seconds=31536000, keys_dir=tmp_path / "hsts-keys"
+    )
+    served = create_app(cfg)
+    client = served.test_client()
+    for path in ("/", "/staff/login", "/nonexistent", "/static/site.css"):
+        response = client.get(path, base_url="https://localhost")
+        response.close()
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000", path
+    with served.app_context():
+        db.engine().dispose()

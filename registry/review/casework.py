@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from registry import db
 from registry.auth import loader
 from registry.models import Report
-from registry.review import service, triage
+from registry.review import coding, links, service, triage
 
 bp = Blueprint("casework", __name__, url_prefix="/review/case")
 
@@ -27,6 +27,20 @@ FAILURES = {
     "assignee": lambda: _("The case can only be assigned to someone who can open it."),
     "text": lambda: _("Please write a note."),
     "grantee": lambda: _("Please choose a person."),
+    "kind": lambda: _("Please choose how the cases are related."),
+    "other": lambda: _("There is no case with this id that you can open."),
+    "self": lambda: _("A case cannot be linked to itself."),
+    "duplicate": lambda: _("These cases are already linked in this way."),
+    "link": lambda: _("This link does not exist any more."),
+    "both": lambda: _("Only someone who can open both cases can remove the link."),
+    "violations": lambda: _("Please choose violation types from the list."),
+    "place": lambda: _("Please choose a type of place from the list."),
+    "unit": lambda: _("Please choose a service or unit from the list."),
+    "region": lambda: _("Please choose a region."),
+    "incident_month": lambda: _(
+        "Please write the month of the incident as YYYY-MM (for example 2020-08), "
+        "or leave it empty."
+    ),
 }
 
 
@@ -142,8 +156,57 @@ def revoke(public_id: str, account_id: int) -> ResponseReturnValue:
     """Coordinators: delete a staff member's key of this case."""
     return _change(
         public_id,
-        lambda report, _key: triage.revoke(
-            db.session(), report, account_id=current_user.id, grantee_id=account_id
+        lambda report, key: triage.revoke(
+            db.session(), report, account_id=current_user.id, private_key=key, grantee_id=account_id
         ),
         _("Access is revoked."),
+    )
+
+
+@bp.post("/<public_id>/codes")
+def code(public_id: str) -> ResponseReturnValue:
+    """Correct the plain codes the submitter chose (checked against the vocabularies)."""
+    form = request.form
+    codes = coding.Codes(
+        violations=tuple(form.getlist("violations")),
+        region=form.get("region", ""),
+        place=form.get("place") or None,
+        unit=form.get("unit") or None,
+        incident_month=form.get("incident_month", "").strip() or None,
+    )
+    return _change(
+        public_id,
+        lambda report, key: coding.recode(
+            db.session(), report, account_id=current_user.id, private_key=key, codes=codes
+        ),
+        _("The codes are saved."),
+    )
+
+
+@bp.post("/<public_id>/links")
+def link(public_id: str) -> ResponseReturnValue:
+    """Link this case to another one the reviewer can also open."""
+    return _change(
+        public_id,
+        lambda report, key: links.link(
+            db.session(),
+            report,
+            account_id=current_user.id,
+            private_key=key,
+            other_public_id=request.form.get("other", ""),
+            kind=request.form.get("kind", ""),
+        ),
+        _("The cases are linked."),
+    )
+
+
+@bp.post("/<public_id>/links/<int:link_id>/unlink")
+def unlink(public_id: str, link_id: int) -> ResponseReturnValue:
+    """Remove a link (with the keys of both cases)."""
+    return _change(
+        public_id,
+        lambda report, key: links.unlink(
+            db.session(), report, account_id=current_user.id, private_key=key, link_id=link_id
+        ),
+        _("The link is removed."),
     )

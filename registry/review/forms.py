@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from registry.choices import options
+from registry.intake.forms import CheckboxesField
 from registry.messages import MESSAGE_MAX
 from registry.reforms.service import RATIONALE_MAX
 
@@ -38,4 +39,21 @@ class ReplyForm(FlaskForm):
         description=_l(
             "Sealed to the submitter's receipt and to the staff who can open this case."
         ),
+    )
+
+
+class CodingForm(FlaskForm):
+    """The plain codes of a case, shown for correcting (the view sets the choices).
+
+    Only drawn here: the POST is read by ``casework.code`` and every code is
+    checked against its vocabulary by ``review.coding``.
+    """
+
+    violations = CheckboxesField(_l("Violations"))
+    place = SelectField(_l("Type of place"))
+    unit = SelectField(_l("Who did it: which service or unit"))
+    region = SelectField(_l("Region"))
+    incident_month = StringField(
+        _l("Month of incident"),
+        description=_l("As YYYY-MM, for example 2020-08. Leave it empty when it is not known."),
     )

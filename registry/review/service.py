@@ -1,4 +1,4 @@
-"""Reading cases: the queue from plain columns, the case page from sealed ones.
+"""Reading cases: the case page from sealed fields (the queue is registry.review.queue).
 
 Opening a case needs the reviewer's private key and a key wrap addressed to
 that reviewer.  Without the wrap the data key cannot be unwrapped, so the
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
@@ -20,49 +20,9 @@ from registry.messages import MessageView, read_as_staff
 from registry.models import CaseMapping, KeyWrap, Report, SealedField
 from registry.review.notes import NoteView, read_notes
 
-PAGE_SIZE = 50
-
 
 class NoAccess(Exception):
     """The reviewer holds no key for this report (or it does not exist)."""
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    """Filters on plain columns; ``None`` means "any"."""
-
-    status: str | None = None
-    region: str | None = None
-
-
-def queue_query(filters: QueueFilters) -> Select[Report]:
-    """The queue as a ``Select``, newest first; the view paginates it."""
-    # Only the plain columns the queue shows: not the keys and lookup ids.
-    query = (
-        select(Report)
-        .options(
-            load_only(
-                Report.public_id,
-                Report.status,
-                Report.urgent,
-                Report.region,
-                Report.incident_month,
-                Report.received_on,
-            )
-        )
-        .order_by(Report.received_on.desc(), Report.id.desc())
-    )
-    if filters.status:
-        query = query.where(Report.status == filters.status)
-    if filters.region:
-        query = query.where(Report.region == filters.region)
-    return query
-
-
-def queue_page(db: Session, filters: QueueFilters, page: int) -> list[Report]:
-    """One page of the queue."""
-    offset = max(page - 1, 0) * PAGE_SIZE
-    return list(db.scalars(queue_query(filters).limit(PAGE_SIZE).offset(offset)))
 
 
 def find_report(db: Session, public_id: str) -> Report:

@@ -168,11 +168,19 @@ def grant(
     )
 
 
-def revoke(db: Session, report: Report, *, account_id: int, grantee_id: int) -> None:
-    """Delete a staff member's key wrap of the report (coordinators only)."""
+def revoke(
+    db: Session, report: Report, *, account_id: int, private_key: bytes, grantee_id: int
+) -> None:
+    """Delete a staff member's key wrap of the report (coordinators only).
+
+    Like granting, revoking needs the coordinator's own key of the report:
+    a coordinator who cannot open a case must not decide who else may (nor
+    lock its reviewers out of it, which would stall the case silently).
+    """
     granter = db.get(Account, account_id)
     if granter is None or granter.role != Role.COORDINATOR.value or grantee_id == account_id:
         raise NoAccess()
+    data_key_for(db, report, account_id, private_key)
     db.execute(
         delete(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == grantee_id)
     )

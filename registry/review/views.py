@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -19,38 +21,62 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from registry import audit, db
+from registry import audit, db, runtime
 from registry import messages as case_messages
-from registry.attachments.downloads import content_disposition
-from registry.attachments.service import AttachmentRejected, open_for_staff
+from registry.attachments.downloads import PREVIEW_CSP, content_disposition
+from registry.attachments.service import AttachmentRejected, open_for_staff, open_preview
 from registry.attachments.upload import blob_store
 from registry.auth import loader
 from registry.choices import options
 from registry.i18n import current_language
 from registry.intake.forms import SEALED_QUESTIONS
+from registry.models import Report
 from registry.reforms import service as reforms
-from registry.review import service, triage
-from registry.review.forms import MappingForm, ReplyForm
+from registry.review import links, queue_args, search, service, triage
+from registry.review.forms import CodingForm, MappingForm, ReplyForm
+from registry.review.queue import PAGE_SIZE, CountCache, facet_counts, queue_page
 from registry.taxonomy.service import choices, titles
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 
+def _count_cache() -> CountCache:
+    """This worker's cache of facet counts (plain counts only, never search text)."""
+    caches = current_app.extensions
+    if "registry.queue-counts" not in caches:
+        caches["registry.queue-counts"] = CountCache(runtime.config().queue_counts_seconds)
+    cache: CountCache = caches["registry.queue-counts"]
+    return cache
+
+
 @bp.get("/")
 def queue() -> str:
-    """The queue of reports, from plain columns only."""
+    """The queue: filters, counts and order on plain columns; search in sealed texts."""
     dbs, lang = db.session(), current_language()
-    filters = service.QueueFilters(
-        status=request.args.get("status") or None, region=request.args.get("region") or None
-    )
-    page = request.args.get("page", 1, type=int) or 1
+    known = queue_args.filter_choices(dbs, lang, current_user.id)
+    wanted = queue_args.parse(request.args, known)
+    found = None
+    if wanted.words:
+        found = search.search(
+            dbs,
+            wanted.filters,
+            wanted.words,
+            account_id=current_user.id,
+            private_key=loader.private_key(),
+            after=wanted.after,
+        )
+        dbs.commit()  # the audit event: cases were opened to search them
+    reports = found.matches if found else queue_page(dbs, wanted.filters, wanted.sort, wanted.page)
     return render_template(
         "review/queue.html",
-        reports=service.queue_page(dbs, filters, page),
-        filters=filters,
-        page=page,
-        page_size=service.PAGE_SIZE,
-        regions=choices(dbs, "regions", lang),
+        wanted=wanted,
+        known=known,
+        counts=facet_counts(dbs, wanted.filters, _count_cache()),
+        found=found,
+        reports=reports,
+        link=partial(queue_args.link_args, wanted),
+        plain=queue_args.link_args(queue_args.without_search(wanted)),
+        page_size=PAGE_SIZE,
         region_titles=titles(dbs, "regions", lang),
     )
 
@@ -61,6 +87,24 @@ def _mapping_form() -> MappingForm:
     form.proposal.choices = options(
         (p.code, f"{p.code} — {p.title(lang)}") for p in reforms.active_proposals(db.session())
     )
+    return form
+
+
+def _coding_form(report: Report) -> CodingForm:
+    """The codes form, filled with the case's current codes."""
+    dbs, lang = db.session(), current_language()
+    form = CodingForm(
+        formdata=None,
+        violations=[v.code for v in report.violations],
+        place=report.place or "",
+        unit=report.unit or "",
+        region=report.region,
+        incident_month=report.incident_month or "",
+    )
+    form.violations.choices = options(choices(dbs, "violation_types", lang))
+    form.place.choices = options([("", "—"), *choices(dbs, "places", lang)])
+    form.unit.choices = options([("", "—"), *choices(dbs, "units", lang)])
+    form.region.choices = options(choices(dbs, "regions", lang))
     return form
 
 
@@ -86,6 +130,8 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         others=triage.staff_without_access(dbs, case.report),
         dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
+        links=links.links_of(dbs, case.report, current_user.id),
+        coding=_coding_form(case.report),
     )
 
 
@@ -145,6 +191,52 @@ def download(public_id: str, file_id: str) -> ResponseReturnValue:
     response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = content_disposition(view.name)
     return response
+
+
+@bp.get("/case/<public_id>/files/<file_id>/preview")
+def preview(public_id: str, file_id: str) -> ResponseReturnValue:
+    """Show a photo the registry cleaned, inline (the case page's thumbnails)."""
+    dbs = db.session()
+    try:
+        report = service.find_report(dbs, public_id)
+        dek = service.data_key_for(dbs, report, current_user.id, loader.private_key())
+        view, chunks = open_preview(dbs, report, dek, file_id, blob_store())
+    except (service.NoAccess, AttachmentRejected):
+        abort(404)
+    audit.record(
+        dbs,
+        actor=audit.account_actor(current_user.id),
+        action="case.file-previewed",
+        report_ref=public_id,
+        detail=file_id,
+    )
+    dbs.commit()
+    # Only a re-encoded JPEG, PNG or WebP reaches this point, typed by its
+    # sniffed bytes; nosniff (set on every response) keeps it an image.
+    response = Response(stream_with_context(chunks), mimetype=view.media_type)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return response
+
+
+@bp.get("/case/<public_id>/linked")
+def linked(public_id: str) -> str:
+    """This case and its linked cases one after another, each opening audited."""
+    dbs, lang = db.session(), current_language()
+    try:
+        case, others = links.open_linked(dbs, public_id, current_user.id, loader.private_key())
+    except service.NoAccess:
+        abort(404)
+    dbs.commit()
+    return render_template(
+        "review/linked.html",
+        case=case,
+        others=others,
+        questions=SEALED_QUESTIONS,
+        region_titles=titles(dbs, "regions", lang),
+        violation_titles=titles(dbs, "violation_types", lang),
+        vocab={kind: titles(dbs, kind, lang) for kind in ("places", "units")},
+    )
 
 
 @bp.post("/case/<public_id>/reply")

@@ -148,7 +148,7 @@ def test_withdrawal_deletes_the_files(app: Flask, client: FlaskClient) -> None:
     receipt = submit_report(client, files=_files((PDF, "a.pdf")))
     assert len(_blob_files(app)) == 1
     post_form(client, "/followup/", {"receipt": receipt})
-    post_form(client, "/followup/withdraw", {"confirm": "y"})
+    post_form(client, "/followup/withdraw", {"confirm": "y", "receipt": receipt})
     assert _blob_files(app) == []
     assert _counts(app) == (0, 0)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import create_engine, make_url, text
 
 from tests.e2e.support import LiveServer, Reviewer, enrol_reviewer, prepare_server
@@ -23,6 +24,33 @@ PG_ADMIN_URL = os.environ.get(
     "REGISTRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 E2E_PG_SKIPPED: list[str] = []
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; skipped loudly when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"!!! {CHROMIUM} is missing: the real-browser tests are NOT RUN "
+            "(install it with: apt-get install chromium) !!!"
+        )
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            # No sandbox inside this container; no GPU; and no background
+            # requests of the browser's own, so every request seen is the page's.
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-proxy-server",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def _pg_problem() -> str | None:

@@ -46,6 +46,7 @@ PASSWORD = "correct horse battery staple 42"
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 VALUE = re.compile(r'value="([^"]*)"')
 TOTP_SECRET = re.compile(r'<code id="totp-secret">([A-Z2-7]+)</code>')
+RECOVERY_CODES = re.compile(r"<li><code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</code></li>")
 RECEIPT = re.compile(r'<p class="receipt" id="receipt"><code>([A-Z0-9-]+)</code></p>')
 
 
@@ -341,6 +342,8 @@ class Reviewer:
     totp_secret: bytes
     last_step: int
     client: WebClient
+    # Shown once at enrolment; each logs in once in place of a TOTP code.
+    recovery_codes: list[str] = field(default_factory=list)
 
 
 def enrol_reviewer(server: LiveServer, email: str, *, role: str = "reviewer") -> Reviewer:
@@ -359,9 +362,17 @@ def enrol_reviewer(server: LiveServer, email: str, *, role: str = "reviewer") ->
     done = client.post(
         "/staff/enrol", [("csrf_token", csrf_token(enrol.text)), ("code", totp_code(secret, step))]
     )
-    assert done.status == 303, done.text[:2000]
-    assert done.location.endswith("/staff/login"), done.location
-    reviewer = Reviewer(email, PASSWORD, secret, step, client)
+    assert done.status == 200, done.text[:2000]
+    # The recovery codes are shown once; continue after confirming they are saved.
+    codes = RECOVERY_CODES.findall(done.text)
+    assert len(codes) == 10, done.text[:2000]
+    saved = client.post(
+        "/staff/recovery-codes/saved",
+        [("csrf_token", csrf_token(done.text)), ("codes", " ".join(codes)), ("saved", "y")],
+    )
+    assert saved.status == 303, saved.text[:2000]
+    assert saved.location.endswith("/staff/login"), saved.location
+    reviewer = Reviewer(email, PASSWORD, secret, step, client, list(codes))
     login(reviewer)
     return reviewer
 

@@ -13,46 +13,20 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.e2e.support import PASSWORD, LiveServer, current_step, decode_secret, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 PROPOSAL = "torture-investigation"
 RECEIPT_SHAPE = re.compile(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){4}")
 # Milliseconds Playwright waits for one navigation or element: a bound, not a timed assert.
 STEP_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless; skipped loudly when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"!!! {CHROMIUM} is missing: the real-browser tests are NOT RUN "
-            "(install it with: apt-get install chromium) !!!"
-        )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-proxy-server",
-            ],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
@@ -87,6 +61,13 @@ def _enrol(page: Page, invite: str) -> tuple[bytes, int]:
     step = current_step()
     page.fill("#code", totp_code(secret, step))
     page.click("main form button[type=submit]")
+    # Recovery codes, shown once: the page stays until they are confirmed saved.
+    assert page.locator("#recovery-codes li").count() == 10
+    page.click('form[action="/staff/recovery-codes/saved"] button[type=submit]')
+    assert page.locator("#saved-error").count() == 1
+    assert page.locator("#recovery-codes li").count() == 10
+    page.check("#saved")
+    page.click('form[action="/staff/recovery-codes/saved"] button[type=submit]')
     page.wait_for_url("**/staff/login")
     return secret, step
 

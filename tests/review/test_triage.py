@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry import db
-from registry.models import KeyWrap, Note, Report, Role
+from registry.models import AuditEvent, KeyWrap, Note, Report, Role
 from tests.helpers import StaffActions, english_client, post_form, submit_report
 
 
@@ -58,7 +58,7 @@ def test_urgency_and_assignment(app: Flask, staff: StaffActions) -> None:
     _post(client, public_id, "urgency", {"urgent": "1"})
     assert _report(app).urgent
     with app.app_context():
-        me = db.session().scalars(select(KeyWrap.account_id)).first()
+        me = db.session().scalars(select(KeyWrap.account_id).where(~KeyWrap.escrow)).first()
     _post(client, public_id, "assign", {"assignee": str(me)})
     assert _report(app).assignee_id == me
     outsider = staff.create("nokey@example.org")  # created later: no key
@@ -100,3 +100,22 @@ def test_coordinator_grants_and_revokes_access(app: Flask, staff: StaffActions) 
             db.session().scalars(select(KeyWrap).where(KeyWrap.account_id == late.account_id)).all()
         )
     assert wraps == []
+
+
+def test_a_coordinator_without_the_key_cannot_revoke(app: Flask, staff: StaffActions) -> None:
+    reviewer, public_id = _case(app, staff, "holder@example.org")
+    # Created after the report: a coordinator holding no key of it.
+    outsider = english_client(app)
+    staff.login(outsider, staff.create("coord-late@example.org", role=Role.COORDINATOR))
+    with app.app_context():
+        holder = db.session().scalars(select(KeyWrap.account_id).where(~KeyWrap.escrow)).one()
+    refused = post_form(
+        outsider, f"/review/case/{public_id}/access/{holder}/revoke", {}, form_page="/review/"
+    )
+    assert refused.status_code == 404
+    assert reviewer.get(f"/review/case/{public_id}").status_code == 200
+    with app.app_context():
+        staff_wraps = select(KeyWrap.account_id).where(~KeyWrap.escrow)
+        assert db.session().scalars(staff_wraps).all() == [holder]
+        revoked = select(AuditEvent).where(AuditEvent.action == "case.revoked")
+        assert db.session().scalars(revoked).all() == []
