@@ -20,6 +20,7 @@ from registry.i18n import COOKIE as LANGUAGE_COOKIE
 from registry.i18n import current_language
 from registry.intake import service
 from registry.intake.forms import ReceiptSavedForm, ReportForm, month_choices, year_choices
+from registry.kdf_slots import Busy
 from registry.taxonomy.service import choices
 from registry.validation import refused_status
 
@@ -78,11 +79,38 @@ def new_report() -> ResponseReturnValue:
             # 503, not 4xx: nothing is wrong with what the person wrote.
             form.form_errors.append(_nobody_can_read_yet())
             return render_template("intake/report.html", form=form), 503
+        except Busy:
+            # The receipt derivations of this worker are all taken (a flood,
+            # or a rush): keep the text instead of the generic error page,
+            # which would lose what the person wrote.
+            return _kept_form(form, 503)
         else:
             return _receipt_page(done.receipt, already=False)
     # A refused submission answers 422 (with the form kept and explained),
     # so no client can mistake it for a stored report.
     return render_template("intake/report.html", form=form), refused_status()
+
+
+def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:
+    """The form again with everything typed, when the site is too busy to take it."""
+    form.form_errors.append(
+        _(
+            "The site is very busy right now and could not store your report. "
+            "Nothing was stored. Your text is kept below: please send it again "
+            "in a minute (attached files must be chosen again)."
+        )
+    )
+    return render_template("intake/report.html", form=form), status
+
+
+@bp.errorhandler(429)
+def _too_many(error: Exception) -> ResponseReturnValue:
+    """A rate-limited report keeps its text like a busy one (other pages: the error page)."""
+    if request.endpoint != "intake.new_report" or request.method != "POST":
+        return render_template("errors/error.html", status=429), 429
+    form = ReportForm()
+    _prepare(form, datetime.now(UTC))
+    return _kept_form(form, 429)
 
 
 def _nobody_can_read_yet() -> str:
