@@ -34,6 +34,9 @@ PUBLIC_ENDPOINTS = frozenset(
     }
 )
 
+# The pages a submitter writes into (never refused for odd characters).
+SUBMITTER_BLUEPRINTS = frozenset({"intake", "followup"})
+
 CSP = (
     "default-src 'self'; "
     "script-src 'none'; "
@@ -78,6 +81,25 @@ def _refuse_invalid_utf8() -> None:
             abort(400, description="invalid-utf8")
 
 
+def _refuse_nul() -> None:
+    """Refuse a NUL character in the path, the query or a staff form.
+
+    PostgreSQL cannot store or even compare text containing NUL and raises
+    an error (a 500) where SQLite would match nothing; no person types one.
+    Submitter forms are left alone: their free text is sealed as bytes, and
+    a refusal there would lose what the person wrote.
+    """
+    if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        abort(400, description="invalid-utf8")
+    staff_form = (
+        request.method == "POST"
+        and request.blueprint not in SUBMITTER_BLUEPRINTS
+        and request.mimetype == "application/x-www-form-urlencoded"
+    )
+    if staff_form and any("\x00" in v for v in request.form.values()):
+        abort(400, description="invalid-utf8")
+
+
 def _headers(response: Response) -> Response:
     headers = response.headers
     # A view may set a stricter policy for its own response (an inline
@@ -118,4 +140,5 @@ def init_app(app: Flask) -> None:
     # First of all hooks: once anything (e.g. the CSRF check) parses the form,
     # the raw body is gone and cannot be checked any more.
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_invalid_utf8)
+    app.before_request_funcs[None].insert(1, _refuse_nul)
     app.after_request(_headers)

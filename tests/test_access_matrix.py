@@ -144,6 +144,11 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
         "/staff/people/invite",
         {"anonymous": LOGIN, "submitter": LOGIN, "admin": REFUSED, "*": 404},
     ),
+    "people.cancel_invite": (
+        "POST",
+        "/staff/people/invites/999999/cancel",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": 404},
+    ),
     "people.remove": (
         "GET",
         "/staff/people/{account_id}/remove",

@@ -82,3 +82,47 @@ def test_throttle_page_is_in_the_visitors_language(limited: Flask) -> None:
     )
     assert response.status_code == 429
     assert '<html lang="ru">' in response.get_data(as_text=True)
+
+
+def _submitter_page(client: object, path: str) -> str:
+    return str(client.get(path).get_data(as_text=True))  # type: ignore[attr-defined]
+
+
+def test_strangers_cannot_use_up_a_submitters_withdrawal_or_receipt_tries(
+    limited: Flask,
+) -> None:
+    """Submitter limits are never one site-wide counter (found by review).
+
+    Without a client address, a shared counter lets one visitor lock every
+    submitter out: a stranger's flood must leave the person's receipt entry
+    and withdrawal working.
+    """
+    from tests.helpers import english_client, post_form, submit_report
+
+    person = english_client(limited)
+    receipt = submit_report(person, narrative="a report to withdraw later")
+    stranger = english_client(limited)
+    token = csrf_token(_submitter_page(stranger, "/followup/"))
+    for _ in range(130):
+        stranger.post("/followup/withdraw", data={"csrf_token": token, "confirm": "y"})
+        stranger.post("/followup/", data={"csrf_token": token, "receipt": "0" * 20})
+    opened = post_form(person, "/followup/", {"receipt": receipt})
+    assert opened.status_code == 303
+    done = post_form(person, "/followup/withdraw", {"confirm": "y", "receipt": receipt})
+    assert done.status_code == 200
+    assert "Your report is deleted" in done.get_data(as_text=True)
+
+
+def test_one_reports_withdrawal_tries_are_limited(limited: Flask) -> None:
+    from tests.helpers import english_client, post_form, submit_report
+
+    person = english_client(limited)
+    receipt = submit_report(person, narrative="someone copied my cookie")
+    assert post_form(person, "/followup/", {"receipt": receipt}).status_code == 303
+    wrong = "0000-0000-0000-0000-0001"
+    statuses = [
+        post_form(person, "/followup/withdraw", {"confirm": "y", "receipt": wrong}).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429

@@ -15,6 +15,7 @@ from registry.audit import Problem
 ACTION_LABELS: dict[str, LazyString] = {
     "account.activated": _l("Account activated"),
     "account.invited": _l("Person invited"),
+    "account.invite-cancelled": _l("Invitation cancelled"),
     "account.login": _l("Logged in"),
     "account.password-changed": _l("Password changed"),
     "account.recovery-code-used": _l("Recovery code used"),

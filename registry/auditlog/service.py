@@ -194,7 +194,8 @@ def events_query(
     # Whole UTC days, the "to" day included: the page shows times in UTC.
     if filters.since is not None:
         query = query.where(AuditEvent.at >= datetime.combine(filters.since, time.min, UTC))
-    if filters.until is not None:
+    if filters.until is not None and filters.until < date.max:
+        # date.max + 1 day would overflow: "until the end of time" is no bound.
         end = datetime.combine(filters.until + timedelta(days=1), time.min, UTC)
         query = query.where(AuditEvent.at < end)
     return query

@@ -53,7 +53,7 @@ def accept(
     cannot be replayed within its validity window.
     """
     code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     now = time.time() if now is None else now
     step_now = int(now // STEP_SECONDS)

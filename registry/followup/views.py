@@ -56,8 +56,11 @@ def _slide(response: Response) -> Response:
     return response
 
 
+# No rate limit on entering a receipt: without a client address to key
+# on, any limit here would be one shared counter that a single visitor can
+# fill to lock every submitter out.  Guessing is hopeless anyway (100-bit
+# receipts), and the CPU is bounded by the KDF slots (503, nothing lost).
 @bp.route("/", methods=["GET", "POST"])
-@limiter.limit("60 per minute", methods=["POST"])
 def start() -> ResponseReturnValue:
     """Enter the receipt."""
     form = ReceiptForm()
@@ -199,8 +202,15 @@ def _withdrawn(report: Report) -> Response:
     return response
 
 
+def _withdraw_key() -> str:
+    # Counted per report (from the sealed follow-up cookie), never for the
+    # whole site: a stranger's requests cannot use up a submitter's tries.
+    session = cookie.decode(runtime.keyring().local_key, request.cookies.get(cookie.COOKIE))
+    return "withdraw:" + (session.public_id if session else "-")
+
+
 @bp.route("/withdraw", methods=["GET", "POST"])
-@limiter.limit("60 per minute", methods=["POST"])
+@limiter.limit("10 per minute", key_func=_withdraw_key, methods=["POST"])
 def withdraw() -> ResponseReturnValue:
     """Confirm with the receipt typed again, then delete the whole report."""
     current = _current()

@@ -14,7 +14,6 @@ from registry.attachments.service import AttachmentRejected
 from registry.attachments.upload import blob_store
 from registry.auth.sessions import COOKIE as STAFF_COOKIE
 from registry.choices import options
-from registry.extensions import limiter
 from registry.followup.cookie import COOKIE as FOLLOWUP_COOKIE
 from registry.i18n import COOKIE as LANGUAGE_COOKIE
 from registry.i18n import current_language
@@ -46,8 +45,12 @@ def _prepare(form: ReportForm, today: datetime) -> None:
     form.month.choices = month_choices()
 
 
+# No rate limit on sending a report: with no client address to key on, a
+# limit would be one site-wide counter that a single visitor could fill to
+# keep everyone from reporting.  The KDF slots bound the CPU instead, and a
+# refusal for that keeps the text (503).  Flooding is for the onion
+# service's own defences (proof-of-work), in front of the application.
 @bp.route("/report", methods=["GET", "POST"])
-@limiter.limit("120 per minute", methods=["POST"])
 def new_report() -> ResponseReturnValue:
     """The report form; on success, the receipt page (shown once)."""
     # The day of receipt is all the server records of "when" (promise 3).
@@ -101,16 +104,6 @@ def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:
         )
     )
     return render_template("intake/report.html", form=form), status
-
-
-@bp.errorhandler(429)
-def _too_many(error: Exception) -> ResponseReturnValue:
-    """A rate-limited report keeps its text like a busy one (other pages: the error page)."""
-    if request.endpoint != "intake.new_report" or request.method != "POST":
-        return render_template("errors/error.html", status=429), 429
-    form = ReportForm()
-    _prepare(form, datetime.now(UTC))
-    return _kept_form(form, 429)
 
 
 def _nobody_can_read_yet() -> str:

@@ -143,6 +143,12 @@ def invite_person(
     existing = db.scalars(select(Account).where(Account.email == email)).first()
     if existing is not None and existing.removed_at is None:
         raise Refused("email-taken")
+    # One open link per person: two live links to the same account would
+    # let whoever holds the other one take over an enrolment in progress.
+    earlier = Invite.email == email
+    if existing is not None:
+        earlier = earlier | (Invite.account_id == existing.id)
+    db.execute(delete(Invite).where(earlier, Invite.used_at.is_(None)))
     token = auth.create_invite(
         db,
         email=email,
@@ -157,6 +163,25 @@ def invite_person(
         detail=f"{role.value},account:{existing.id}" if existing else role.value,
     )
     return token
+
+
+def cancel_invite(db: Session, *, admin_id: int, invite_id: int) -> None:
+    """Withdraw an unused invite: its link stops working at once.
+
+    For a link sent to the wrong person or seen by someone else; until it
+    is used or expires, an account made from it would receive report keys.
+    """
+    _admin(db, admin_id)
+    invite = db.get(Invite, invite_id)
+    if invite is None or invite.used_at is not None:
+        raise NotAllowed()
+    db.delete(invite)
+    audit.record(
+        db,
+        actor=audit.account_actor(admin_id),
+        action="account.invite-cancelled",
+        detail=f"invite:{invite_id},{invite.role}",
+    )
 
 
 def remove_person(db: Session, *, admin_id: int, account_id: int) -> None:

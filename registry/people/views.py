@@ -88,6 +88,22 @@ def invite() -> ResponseReturnValue:
     return _list_page(form, 422)
 
 
+@bp.post("/invites/<int:invite_id>/cancel")
+@require_role(Role.ADMIN)
+def cancel_invite(invite_id: int) -> ResponseReturnValue:
+    """Withdraw an open invitation; its link stops working."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    dbs = db.session()
+    try:
+        service.cancel_invite(dbs, admin_id=current_user.id, invite_id=invite_id)
+    except service.NotAllowed:
+        abort(404)
+    dbs.commit()
+    flash(_("The invitation is cancelled; its link no longer works."))
+    return redirect(url_for("people.index"), code=303)
+
+
 def _confirm(action: str, account_id: int) -> str:
     person = _person(account_id)
     return render_template(

@@ -66,7 +66,8 @@ def _change(
 
 def _int(name: str) -> int | None:
     value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
+    # isascii: "²".isdigit() is true, but int() refuses it.
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 @bp.post("/<public_id>/status")

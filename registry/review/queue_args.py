@@ -164,7 +164,7 @@ def _assignee(
 
 
 def _page(value: str) -> int:
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 1_000_000 else 1
 
 
 def parse(args: Mapping[str, str], known: Choices) -> QueueRequest:

@@ -137,7 +137,14 @@ def grant(
     grantee = db.get(Account, grantee_id)
     if granter is None or granter.role != Role.COORDINATOR.value:
         raise NoAccess()
-    if grantee is None or not grantee.active or grantee.public_key is None:
+    # Administrators never hold report keys (DESIGN §1: they see no case
+    # content); intake and the escrow rewrap keep the same rule.
+    if (
+        grantee is None
+        or not grantee.active
+        or grantee.public_key is None
+        or grantee.role not in (Role.REVIEWER.value, Role.COORDINATOR.value)
+    ):
         raise TriageError("grantee")
     wrap = db.scalars(
         select(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == account_id)
