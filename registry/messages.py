@@ -27,6 +27,7 @@ from registry.crypto import (
 from registry.ids import new_public_id
 from registry.intake.service import INBOX_KEY
 from registry.models import Direction, Message, Report, SealedField
+from registry.positions import next_position
 
 MESSAGE_MAX = 20_000
 
@@ -60,6 +61,7 @@ def post_from_submitter(db: Session, report: Report, text: str, *, today: date) 
     message = Message(
         public_id=mid,
         report_id=report.id,
+        seq=next_position(db, Message, report.id),
         direction=Direction.TO_STAFF.value,
         created_on=today,
         staff_copy=seal_to_public_key(
@@ -87,6 +89,7 @@ def post_reply(
     message = Message(
         public_id=mid,
         report_id=report.id,
+        seq=next_position(db, Message, report.id),
         direction=Direction.TO_SUBMITTER.value,
         created_on=today,
         author_id=author_id,
@@ -108,8 +111,9 @@ def post_reply(
 
 
 def _messages(db: Session, report: Report) -> list[Message]:
+    # Conversation order: ids are random and messages carry only a day.
     return list(
-        db.scalars(select(Message).where(Message.report_id == report.id).order_by(Message.id))
+        db.scalars(select(Message).where(Message.report_id == report.id).order_by(Message.seq))
     )
 
 

@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from registry import db
 from registry.auth import service as auth
-from registry.models import Account, Role
+from registry.models import Account, Report, Role
 
 # The escrow key conftest installs for every test app: its locked private
 # half is ``tmp_path / ESCROW_PRIVATE``, opened with this passphrase.
@@ -159,6 +159,20 @@ def submit_report(client: FlaskClient, **overrides: object) -> str:
     )
     assert match, "no receipt on the page"
     return match.group(1)
+
+
+def submit_and_locate(app: Flask, client: FlaskClient, **overrides: object) -> str:
+    """Submit a report like :func:`submit_report`; return its public id.
+
+    Found as the one report not stored before: row ids are random, so the
+    highest id is not the newest report.
+    """
+    with app.app_context():
+        before = set(db.session().scalars(select(Report.public_id)))
+    submit_report(client, **overrides)
+    with app.app_context():
+        (added,) = set(db.session().scalars(select(Report.public_id))) - before
+    return added
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from registry.crypto import (
 )
 from registry.crypto.stream import StreamSealer
 from registry.models import Attachment, Report, SealedField
+from registry.positions import next_position
 
 FILE_NAME_MAX = 200
 # Photo formats the scrubber can re-encode without metadata.
@@ -143,7 +144,8 @@ def _purpose(kind: str, attachment_id: str) -> str:
 def attach(db: Session, report: Report, files: list[Prepared], *, today: date) -> list[Attachment]:
     """Add rows for prepared files; the file keys and names sealed to the inbox key."""
     rows = []
-    for item in files:
+    first = next_position(db, Attachment, report.id) if files else 0
+    for position, item in enumerate(files, start=first):
         aid = item.upload.attachment_id
         meta = {
             "name": item.name,
@@ -156,6 +158,7 @@ def attach(db: Session, report: Report, files: list[Prepared], *, today: date) -
             Attachment(
                 public_id=aid,
                 report_id=report.id,
+                seq=position,
                 blob=item.upload.blob,
                 added_on=today,
                 sealed_key=seal_to_public_key(
@@ -221,7 +224,8 @@ def list_for_staff(db: Session, report: Report, dek: bytes) -> list[AttachmentVi
     """Every attachment of the report with its opened metadata."""
     rows = list(
         db.scalars(
-            select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)
+            # Upload order: ids are random.
+            select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.seq)
         )
     )
     if not rows:

@@ -5,6 +5,7 @@ from registry.models.attachments import Attachment
 from registry.models.audit import AuditEvent
 from registry.models.base import Base
 from registry.models.catalogue import ReformBlock, ReformProposal, ReformTheme, VocabularyTerm
+from registry.models.held import HeldAccess
 from registry.models.links import LinkKind, ReportLink
 from registry.models.mappings import CaseMapping, Strength
 from registry.models.messages import Direction, Message
@@ -25,6 +26,7 @@ __all__ = [
     "Base",
     "CaseMapping",
     "Direction",
+    "HeldAccess",
     "Invite",
     "KeyWrap",
     "LinkKind",

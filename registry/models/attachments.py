@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.models.base import Base
+from registry.models.base import Base, RowId, random_row_id
 
 
 class Attachment(Base):
@@ -21,10 +21,17 @@ class Attachment(Base):
     """
 
     __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("report_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random: files added later must not be dated by their place among other
+    # rows (see random_row_id).
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, default=random_row_id)
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int] = mapped_column(
+        RowId, ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    # Upload order within this report (1, 2, …), for listing the files.
+    seq: Mapped[int]
     # File name of the sealed blob in the storage directory (random).
     blob: Mapped[str] = mapped_column(String(64), unique=True)
     sealed_key: Mapped[bytes]

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.models.base import Base, UTCDateTime, utcnow
+from registry.models.base import Base, RowId, UTCDateTime, utcnow
 
 
 class Strength(StrEnum):
@@ -24,7 +24,7 @@ class CaseMapping(Base):
     __tablename__ = "case_mappings"
 
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+        RowId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
     proposal_code: Mapped[str] = mapped_column(
         ForeignKey("reform_proposals.code"), primary_key=True, index=True

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.models.base import Base
+from registry.models.base import Base, RowId, random_row_id
 
 
 class Direction(StrEnum):
@@ -27,11 +27,19 @@ class Message(Base):
     """
 
     __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("report_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random: a submitter's message must not sit, in id order, between two
+    # staff replies whose times the audit log keeps (see random_row_id).
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, default=random_row_id)
     # Random: bound into both ciphertexts so a copy cannot move to another message.
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int] = mapped_column(
+        RowId, ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    # Place in this conversation (1, 2, …): the order the conversation shows
+    # anyway, and nothing about other reports or about time.
+    seq: Mapped[int]
     direction: Mapped[str] = mapped_column(String(16))
     # Day only, like the day of receipt: a submitter's message time could be
     # joined with a network log (promise 3).

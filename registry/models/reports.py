@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.models.base import Base
+from registry.models.base import Base, RowId, random_row_id
 
 
 class Status(StrEnum):
@@ -72,7 +72,9 @@ class Report(Base):
         Index("ix_reports_by_id", "id", "received_on", *_FACET_COLUMNS),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random (see random_row_id): a seized database must not order, or
+    # date against the audit log, the reports of one day.
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, default=random_row_id)
     # Random, not sequential: the id reveals neither volume nor order.
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
@@ -124,7 +126,7 @@ class ReportViolation(Base):
     __tablename__ = "report_violations"
 
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+        RowId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
     code: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
@@ -135,7 +137,7 @@ class ReportFlag(Base):
     __tablename__ = "report_flags"
 
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+        RowId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
     code: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
@@ -146,7 +148,7 @@ class SealedField(Base):
     __tablename__ = "sealed_fields"
 
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+        RowId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     ciphertext: Mapped[bytes]
@@ -161,8 +163,10 @@ class KeyWrap(Base):
     __tablename__ = "key_wraps"
     __table_args__ = (UniqueConstraint("report_id", "account_id", "escrow"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    # Random: the wraps made at submission sit among the wraps of grants,
+    # whose times the audit log keeps (see random_row_id).
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, default=random_row_id)
+    report_id: Mapped[int] = mapped_column(RowId, ForeignKey("reports.id", ondelete="CASCADE"))
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )

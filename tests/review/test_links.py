@@ -16,7 +16,7 @@ from registry.models import Account, AuditEvent, Report, ReportLink
 from registry.review import links
 from registry.review.service import NoAccess
 from registry.review.triage import TriageError
-from tests.helpers import Staff, StaffActions, english_client, post_form, submit_report
+from tests.helpers import Staff, StaffActions, english_client, post_form, submit_and_locate
 
 NO_CASE = "There is no case with this id that you can open."
 
@@ -35,12 +35,10 @@ class Cases:
 @pytest.fixture
 def cases(app: Flask, staff: StaffActions) -> Cases:
     everything = staff.create("all@example.org")
-    submit_report(english_client(app), narrative="NARRATIVE-A bus")
+    a = submit_and_locate(app, english_client(app), narrative="NARRATIVE-A bus")
     later = staff.create("later@example.org")
-    submit_report(english_client(app), narrative="NARRATIVE-B yard")
-    submit_report(english_client(app), narrative="NARRATIVE-C cell")
-    with app.app_context():
-        a, b, c = db.session().scalars(select(Report.public_id).order_by(Report.id)).all()
+    b = submit_and_locate(app, english_client(app), narrative="NARRATIVE-B yard")
+    c = submit_and_locate(app, english_client(app), narrative="NARRATIVE-C cell")
     return Cases(a, b, c, everything, later)
 
 
@@ -91,12 +89,15 @@ def test_link_is_stored_once_whichever_side_links(
     app: Flask, staff: StaffActions, cases: Cases
 ) -> None:
     client = _client(app, staff, cases.everything)
-    page = _post(client, cases.b, "links", {"other": cases.a.lower(), "kind": "same-incident"})
+    with app.app_context():
+        # Row ids are random: which of a and b has the smaller one varies.
+        low, high = sorted((cases.a, cases.b), key=lambda public_id: _report(public_id).id)
+    page = _post(client, high, "links", {"other": low.lower(), "kind": "same-incident"})
     assert "The cases are linked." in page
-    # Stored with the smaller report id first, although b asked.
-    assert _links(app) == [(cases.a, cases.b, "same-incident")]
+    # Stored with the smaller report id first, although the other case asked.
+    assert _links(app) == [(low, high, "same-incident")]
     # From the other side, the same link is refused gracefully, not stored twice.
-    page = _post(client, cases.a, "links", {"other": cases.b, "kind": "same-incident"})
+    page = _post(client, low, "links", {"other": high, "kind": "same-incident"})
     assert "These cases are already linked in this way." in page
     assert len(_links(app)) == 1
     # Another kind of relation between the same cases is a second link.

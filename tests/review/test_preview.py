@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from registry import db
 from registry.attachments import service as attachments
-from registry.models import AuditEvent, Report, Role
-from tests.helpers import Staff, StaffActions, english_client, submit_report
+from registry.models import AuditEvent, Role
+from tests.helpers import Staff, StaffActions, english_client, submit_and_locate
 
 PDF = b"%PDF-1.7\n%canary-pdf\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n"
 MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + bytes(range(256)) * 4
@@ -56,10 +56,10 @@ def case(app: Flask, staff: StaffActions) -> Case:
         (io.BytesIO(PDF), "d.pdf"),
         (io.BytesIO(MP4), "e.mp4"),
     ]
-    submit_report(english_client(app), remove_metadata="y", files=files)
-    submit_report(english_client(app), files=[(io.BytesIO(_photo("JPEG")), "raw.jpg")])
-    with app.app_context():
-        first, second = db.session().scalars(select(Report.public_id).order_by(Report.id)).all()
+    first = submit_and_locate(app, english_client(app), remove_metadata="y", files=files)
+    second = submit_and_locate(
+        app, english_client(app), files=[(io.BytesIO(_photo("JPEG")), "raw.jpg")]
+    )
     client = _login(app, staff, reviewer)
     ids = _file_ids(client, first)
     ids["raw.jpg"] = _file_ids(client, second)["raw.jpg"]
