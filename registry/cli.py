@@ -165,8 +165,16 @@ REWRAP_REFUSALS = {
     default=None,
     help="Read the passphrase from this file instead of asking.",
 )
-def escrow_rewrap(email: str, escrow_key: TextIO, passphrase_file: TextIO | None) -> None:
-    """Give a re-enrolled person the keys of every escrowed report again."""
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Every escrowed report, not only those the person held before the reset.",
+)
+def escrow_rewrap(
+    email: str, escrow_key: TextIO, passphrase_file: TextIO | None, everything: bool
+) -> None:
+    """Give a re-enrolled person back the report keys they held before a reset."""
     if passphrase_file is not None:
         passphrase = passphrase_file.read().rstrip("\n")
     else:
@@ -184,7 +192,9 @@ def escrow_rewrap(email: str, escrow_key: TextIO, passphrase_file: TextIO | None
         dbs = db.session()
         try:
             # Batch by batch, each committed: see rewrap_for.
-            while done := rewrap_for(dbs, escrow_private_key=private_key, email=email):
+            while done := rewrap_for(
+                dbs, escrow_private_key=private_key, email=email, everything=everything
+            ):
                 dbs.commit()
                 count += done
         except RewrapRefused as refused:

@@ -11,7 +11,7 @@ import base64
 import os
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, aliased
 
 from registry import audit
@@ -24,7 +24,7 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.keyring import ESCROW_PUBLIC_FILE
-from registry.models import Account, KeyWrap, Report, Role
+from registry.models import Account, HeldAccess, KeyWrap, Report, Role
 
 PUBLIC_HEADER = "SVIEDKA ESCROW PUBLIC KEY v1"
 PRIVATE_HEADER = "SVIEDKA ESCROW PRIVATE KEY v1 (passphrase-locked)"
@@ -93,13 +93,22 @@ REWRAP_BATCH = 500
 
 
 def rewrap_for(
-    db: Session, *, escrow_private_key: bytes, email: str, limit: int = REWRAP_BATCH
+    db: Session,
+    *,
+    escrow_private_key: bytes,
+    email: str,
+    limit: int = REWRAP_BATCH,
+    everything: bool = False,
 ) -> int:
     """Wrap up to ``limit`` escrowed report keys to a staff member; return how many.
 
     For when someone lost their key (a reset password) and re-enrolled with
-    a new one: each report that has an escrow wrap and no wrap for them is
+    a new one: each report they could open before the reset (recorded in
+    ``held_access`` by the reset; revocations since then removed from it) is
     opened with the escrow key and wrapped to their current public key.
+    Only that: a rewrap must not undo a coordinator's revocation (promise
+    6).  ``everything`` instead gives every escrowed report they lack — a
+    deliberate operator decision (a newcomer taking over the backlog).
     Commit and call again until it returns 0: short transactions do not
     hold the audit log's lock (which every staff action waits for) for
     minutes, and an interrupted run resumes where it stopped.
@@ -122,13 +131,17 @@ def rewrap_for(
     has_own = (
         select(own.id).where(own.report_id == KeyWrap.report_id, own.account_id == account.id)
     ).exists()
-    rows = db.execute(
+    query = (
         select(KeyWrap.wrapped, Report.id, Report.public_id)
         .join(Report, Report.id == KeyWrap.report_id)
         .where(KeyWrap.escrow.is_(True), ~has_own)
         .order_by(Report.id)
         .limit(limit)
-    ).all()
+    )
+    if not everything:
+        held = select(HeldAccess.report_id).where(HeldAccess.account_id == account.id)
+        query = query.where(KeyWrap.report_id.in_(held))
+    rows = db.execute(query).all()
     for wrapped, report_id, public_id in rows:
         dek = unwrap_data_key(wrapped, escrow_private_key, report_id=public_id)
         db.add(
@@ -144,5 +157,13 @@ def rewrap_for(
             action="case.escrow-rewrapped",
             report_ref=public_id,
             detail=audit.account_actor(account.id),
+        )
+    if rows:
+        # Given back: the record of what they held has done its job.
+        db.execute(
+            delete(HeldAccess).where(
+                HeldAccess.account_id == account.id,
+                HeldAccess.report_id.in_([row[1] for row in rows]),
+            )
         )
     return len(rows)

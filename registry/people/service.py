@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from registry import audit
@@ -22,7 +22,7 @@ from registry.auth import recovery
 from registry.auth import service as auth
 from registry.auth.locking import locked, write_lock
 from registry.auth.sessions import end_all_sessions
-from registry.models import Account, Invite, KeyWrap, Report, Role
+from registry.models import Account, HeldAccess, Invite, KeyWrap, Report, Role
 from registry.models.base import utcnow
 
 
@@ -191,6 +191,8 @@ def remove_person(db: Session, *, admin_id: int, account_id: int) -> None:
     """
     target = _target(db, admin_id, account_id)
     _strip(db, target)
+    # A removed person gets nothing back through the escrow rewrap.
+    db.execute(delete(HeldAccess).where(HeldAccess.account_id == target.id))
     target.removed_at = utcnow()
     db.execute(update(Report).where(Report.assignee_id == target.id).values(assignee_id=None))
     audit.record(
@@ -210,6 +212,16 @@ def reset_person(db: Session, *, admin_id: int, account_id: int, valid_for: time
     coordinator's grant or ``registry escrow rewrap``.
     """
     target = _target(db, admin_id, account_id)
+    # Before the wraps go: which reports they opened, for the escrow rewrap.
+    db.execute(
+        insert(HeldAccess)
+        .from_select(
+            ["account_id", "report_id"],
+            select(KeyWrap.account_id, KeyWrap.report_id).where(
+                KeyWrap.account_id == target.id, KeyWrap.escrow.is_(False)
+            ),
+        )
+    )
     _strip(db, target)
     token = auth.create_invite(
         db, email=target.email, role=Role(target.role), valid_for=valid_for, account_id=target.id

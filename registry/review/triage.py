@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from registry import audit
 from registry.crypto import CannotOpen, seal_field, unwrap_data_key, wrap_data_key
 from registry.ids import new_public_id
-from registry.models import Account, KeyWrap, Note, Report, Role, Status
+from registry.models import Account, HeldAccess, KeyWrap, Note, Report, Role, Status
 from registry.review.service import NoAccess, data_key_for
 from registry.taxonomy.service import titles
 
@@ -190,6 +190,12 @@ def revoke(
     data_key_for(db, report, account_id, private_key)
     db.execute(
         delete(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == grantee_id)
+    )
+    # Revoked while reset: the escrow rewrap must not give it back either.
+    db.execute(
+        delete(HeldAccess).where(
+            HeldAccess.report_id == report.id, HeldAccess.account_id == grantee_id
+        )
     )
     if report.assignee_id == grantee_id:
         report.assignee_id = None

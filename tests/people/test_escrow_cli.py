@@ -39,7 +39,7 @@ def _wraps_for(app: Flask, account_id: int) -> int:
         return len(rows.all())
 
 
-def test_rewrap_gives_every_escrowed_report_to_the_person(
+def test_rewrap_all_gives_every_escrowed_report_to_the_person(
     deployment: Flask, tmp_path: Path
 ) -> None:
     submit_report(english_client(deployment))
@@ -47,7 +47,13 @@ def test_rewrap_gives_every_escrowed_report_to_the_person(
     # Enrolled after the reports arrived: holds no key for them.
     late = StaffActions(deployment).create("late@example.org")
     assert _wraps_for(deployment, late.account_id) == 0
-    result = _rewrap(tmp_path, "late@example.org", "--passphrase-file", str(tmp_path / "pass.txt"))
+    pass_file = ("--passphrase-file", str(tmp_path / "pass.txt"))
+    # Without --all: only what the person held before a reset (here: nothing).
+    held_only = _rewrap(tmp_path, "late@example.org", *pass_file)
+    assert held_only.exit_code == 0, held_only.output  # type: ignore[attr-defined]
+    assert "0 reports re-wrapped" in held_only.output  # type: ignore[attr-defined]
+    assert _wraps_for(deployment, late.account_id) == 0
+    result = _rewrap(tmp_path, "late@example.org", "--all", *pass_file)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "2 reports re-wrapped for late@example.org." in result.output  # type: ignore[attr-defined]
     assert _wraps_for(deployment, late.account_id) == 2
@@ -62,7 +68,7 @@ def test_rewrap_gives_every_escrowed_report_to_the_person(
     for public_id in public_ids:
         assert client.get(f"/review/case/{public_id}").status_code == 200
     # The passphrase can be typed (hidden) instead; nothing is left to do.
-    again = _rewrap(tmp_path, "late@example.org", input=PASSPHRASE + "\n")
+    again = _rewrap(tmp_path, "late@example.org", "--all", input=PASSPHRASE + "\n")
     assert again.exit_code == 0, again.output  # type: ignore[attr-defined]
     assert "0 reports re-wrapped" in again.output  # type: ignore[attr-defined]
     assert PASSPHRASE not in again.output  # type: ignore[attr-defined]
@@ -106,7 +112,9 @@ def test_rewrap_goes_batch_by_batch_and_resumes(deployment: Flask, tmp_path: Pat
     with deployment.app_context():
         session = db.session()
         counts = []
-        while done := rewrap_for(session, escrow_private_key=key, email=late.email, limit=2):
+        while done := rewrap_for(
+            session, escrow_private_key=key, email=late.email, limit=2, everything=True
+        ):
             session.commit()
             counts.append(done)
     assert counts == [2, 1]

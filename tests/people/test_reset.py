@@ -195,3 +195,40 @@ def test_a_removed_persons_reset_link_dies_and_they_can_be_invited_back(
         assert account is not None
         assert (account.active, account.removed_at, account.role) == (True, None, "coordinator")
         assert db.session().scalars(select(Invite).where(Invite.used_at.is_(None))).all() == []
+
+
+def test_rewrap_gives_back_only_what_was_held_and_not_revoked(
+    escrowed: Flask, tmp_path: Path
+) -> None:
+    """A reset must not become a way around a revocation (found by review)."""
+    staff = StaffActions(escrowed)
+    coordinator = staff.create("coord@example.org", role=Role.COORDINATOR)
+    reviewer = staff.create("conflicted@example.org")
+    for narrative in ("kept case", "revoked case"):
+        submit_report(english_client(escrowed), narrative=narrative)
+    with escrowed.app_context():
+        kept, revoked = db.session().scalars(select(Report.public_id)).all()
+    later = staff.create("later@example.org")  # held nothing of the two
+    admin = _admin(escrowed, staff)
+    link = _reset(admin, reviewer)
+    # Revoked while the person is reset (they hold no wrap at this moment).
+    coord_client = english_client(escrowed)
+    staff.login(coord_client, coordinator)
+    answer = post_form(
+        coord_client,
+        f"/review/case/{revoked}/access/{reviewer.account_id}/revoke",
+        {},
+        form_page=f"/review/case/{revoked}",
+    )
+    assert answer.status_code == 303
+    renewed = _reenrol(escrowed, reviewer, link)
+    fresh = _reenrol(escrowed, later, _reset(admin, later))
+    escrow_key = open_escrow_file((tmp_path / "escrow.key").read_text(), PASSPHRASE)
+    with escrowed.app_context():
+        session = db.session()
+        assert rewrap_for(session, escrow_private_key=escrow_key, email=reviewer.email) == 1
+        assert rewrap_for(session, escrow_private_key=escrow_key, email=later.email) == 0
+        session.commit()
+    assert _opens(escrowed, kept, renewed)
+    assert not _opens(escrowed, revoked, renewed)
+    assert not _opens(escrowed, kept, fresh)
