@@ -139,6 +139,17 @@ class StaffActions:
         assert response.status_code == 303, response.get_data(as_text=True)[:2000]
 
 
+def private_key_of(app: Flask, person: Staff) -> bytes:
+    """``person``'s private key, unlocked with their password (as a login does)."""
+    from registry.crypto import unlock_private_key
+
+    with app.app_context():
+        account = db.session().get(Account, person.account_id)
+        assert account is not None
+        assert account.locked_private_key is not None
+        return unlock_private_key(account.locked_private_key, person.password)
+
+
 def submit_report(client: FlaskClient, **overrides: object) -> str:
     """Submit a report through the public form; return the receipt."""
     page = client.get("/report").get_data(as_text=True)

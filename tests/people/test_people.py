@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from registry import db
 from registry.auth import recovery
-from registry.crypto import unlock_private_key
 from registry.models import (
     Account,
     AuditEvent,
@@ -25,15 +24,15 @@ from registry.models import (
 )
 from registry.people import service
 from registry.review.service import NoAccess, open_case
-from tests.helpers import Staff, StaffActions, csrf_token, english_client, post_form, submit_report
-
-
-def _private_key(app: Flask, person: Staff) -> bytes:
-    with app.app_context():
-        account = db.session().get(Account, person.account_id)
-        assert account is not None
-        assert account.locked_private_key is not None
-        return unlock_private_key(account.locked_private_key, person.password)
+from tests.helpers import (
+    Staff,
+    StaffActions,
+    csrf_token,
+    english_client,
+    post_form,
+    private_key_of,
+    submit_report,
+)
 
 
 def _case(app: Flask) -> str:
@@ -135,7 +134,7 @@ def test_removal_takes_everything_away_at_once(app: Flask, staff: StaffActions) 
     admin, client = _admin_client(app, staff)
     leaver = staff.create("leaver@example.org")
     public_id = _case(app)
-    key = _private_key(app, leaver)
+    key = private_key_of(app, leaver)
     with app.app_context():
         session = db.session()
         recovery.issue_codes(session, leaver.account_id)

@@ -12,26 +12,26 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry import db
-from registry.crypto import unlock_private_key
 from registry.escrow import RewrapRefused, open_escrow_file, rewrap_for
 from registry.models import Account, AuditEvent, Invite, Report, Role
 from registry.review.service import NoAccess, open_case
-from tests.helpers import Staff, StaffActions, csrf_token, english_client, post_form, submit_report
+from tests.helpers import (
+    Staff,
+    StaffActions,
+    csrf_token,
+    english_client,
+    post_form,
+    private_key_of,
+    submit_report,
+)
 from tests.people.conftest import PASSPHRASE
 
 NEW_PASSWORD = "my second life passphrase 2026"
 
 
-def _key(app: Flask, person: Staff) -> bytes:
-    with app.app_context():
-        account = db.session().get(Account, person.account_id)
-        assert account is not None
-        assert account.locked_private_key is not None
-        return unlock_private_key(account.locked_private_key, person.password)
-
 
 def _opens(app: Flask, public_id: str, person: Staff) -> bool:
-    key = _key(app, person)
+    key = private_key_of(app, person)
     with app.app_context():
         session = db.session()
         try:

@@ -8,12 +8,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry import audit, db
-from registry.crypto import generate_keypair, unlock_private_key
-from registry.models import Account, AuditEvent, Report
+from registry.crypto import generate_keypair
+from registry.models import AuditEvent, Report
 from registry.review import coding
 from registry.review.service import NoAccess
 from registry.taxonomy.service import titles
-from tests.helpers import Staff, StaffActions, english_client, post_form, submit_report
+from tests.helpers import (
+    Staff,
+    StaffActions,
+    english_client,
+    post_form,
+    private_key_of,
+    submit_report,
+)
 
 GOOD = {
     "violations": ["threats", "coercion"],
@@ -118,10 +125,10 @@ def test_service_needs_the_key_and_splits_long_details(
 ) -> None:
     outsider = staff.create("late@example.org")  # no wrap of the report
     attempts = (
-        (outsider.account_id, _key(app, outsider)),
+        (outsider.account_id, private_key_of(app, outsider)),
         (reviewer.account_id, generate_keypair().private),
     )
-    reviewer_key = _key(app, reviewer)
+    reviewer_key = private_key_of(app, reviewer)
     with app.app_context():
         session = db.session()
         report = session.scalars(select(Report)).one()
@@ -141,11 +148,3 @@ def test_service_needs_the_key_and_splits_long_details(
     assert ",".join(e.detail or "" for e in events) == ",".join(changes)
     assert _codes(app)[0] == sorted(every)
     assert _codes(app)[3] == "gomel"
-
-
-def _key(app: Flask, person: Staff) -> bytes:
-    with app.app_context():
-        account = db.session().get(Account, person.account_id)
-        assert account is not None
-        assert account.locked_private_key is not None
-        return unlock_private_key(account.locked_private_key, person.password)

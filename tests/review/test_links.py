@@ -11,12 +11,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry import db
-from registry.crypto import generate_keypair, unlock_private_key
-from registry.models import Account, AuditEvent, Report, ReportLink
+from registry.crypto import generate_keypair
+from registry.models import AuditEvent, Report, ReportLink
 from registry.review import links
 from registry.review.service import NoAccess
 from registry.review.triage import TriageError
-from tests.helpers import Staff, StaffActions, english_client, post_form, submit_and_locate
+from tests.helpers import (
+    Staff,
+    StaffActions,
+    english_client,
+    post_form,
+    private_key_of,
+    submit_and_locate,
+)
 
 NO_CASE = "There is no case with this id that you can open."
 
@@ -72,13 +79,6 @@ def _events(app: Flask, action: str) -> list[tuple[str | None, str | None, str]]
         rows = db.session().scalars(select(AuditEvent).where(AuditEvent.action == action))
         return sorted((e.report_ref, e.detail, e.actor) for e in rows)
 
-
-def _key(app: Flask, person: Staff) -> bytes:
-    with app.app_context():
-        account = db.session().get(Account, person.account_id)
-        assert account is not None
-        assert account.locked_private_key is not None
-        return unlock_private_key(account.locked_private_key, person.password)
 
 
 def _report(public_id: str) -> Report:
@@ -140,7 +140,7 @@ def test_link_needs_the_keys_of_both_cases(app: Flask, staff: StaffActions, case
 
 def test_service_refuses_without_both_keys(app: Flask, staff: StaffActions, cases: Cases) -> None:
     """Called directly, without the views, the crypto still decides."""
-    later_key = _key(app, cases.later)
+    later_key = private_key_of(app, cases.later)
     with app.app_context():
         session = db.session()
         a, b = _report(cases.a), _report(cases.b)
