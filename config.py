@@ -49,9 +49,10 @@ class Config:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     invite_valid_hours: int = 72
-    # How long a worker reuses the queue's facet counts (plain-column counts
-    # only; never search text).  Counting every facet of 100,000 reports
-    # afresh costs more than a page may (bench/README.md); 0 counts live.
+    # How old a worker's bitmap snapshot of the plain queue columns may be
+    # before it is rebuilt in the background (codes only, never search
+    # text).  A build of 100,000 reports takes ~0.6 s (bench/README.md), so
+    # pages do not wait for it; 0 rebuilds on every page (live counts).
     queue_counts_seconds: float = 30.0
     # Sealed attachment blobs (ciphertext only) live here.
     storage_dir: Path = ROOT / "storage"

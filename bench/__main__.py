@@ -120,7 +120,10 @@ def main() -> None:
     )
     parser.add_argument("--searches", type=int, default=9, help="c: searches per client")
     parser.add_argument(
-        "--cold-repeats", type=int, default=10, help="c: in-process counts per combination"
+        "--cold-repeats",
+        type=int,
+        default=10,
+        help="c: in-process snapshot builds and pages per order (counts: 10 times as many)",
     )
     parser.add_argument(
         "--upload-reports", type=int, default=40, help="d: submissions without and with a file"

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, func, insert, select, text
+from sqlalchemy import exists, insert, select, text
 from sqlalchemy.orm import Session
 
 from bench import narratives
@@ -119,14 +119,16 @@ def bulk_reports(
                 for kind in ("regions", "violation_types", "places", "units")
             }
             proposals = list(session.scalars(select(ReformProposal.code)))
-            first = (session.scalar(select(func.max(Report.id))) or 0) + 1
         today = date(2026, 1, 15)
         with engine.begin() as conn:
-            for start in range(first, first + count, BATCH):
+            for start in range(0, count, BATCH):
                 reports: list[dict[str, Any]] = []
                 codes: list[dict[str, Any]] = []
                 mappings: list[dict[str, Any]] = []
-                for report_id in range(start, min(start + BATCH, first + count)):
+                for _ in range(start, min(start + BATCH, count)):
+                    # Random 62-bit ids, as the app gives them (random_row_id),
+                    # drawn from the seeded generator so runs are alike.
+                    report_id = rng.getrandbits(62) + 1
                     status = _weighted(rng, list(STATUSES), STATUSES)
                     assignee = _assignee(rng, status, assignees)
                     reports.append(
@@ -172,14 +174,6 @@ def bulk_reports(
                 conn.execute(insert(ReportViolation), codes)
                 if mappings:
                     conn.execute(insert(CaseMapping), mappings)
-            if engine.dialect.name == "postgresql":
-                # Explicit ids leave the id sequence behind: move it past them.
-                conn.execute(
-                    text(
-                        "SELECT setval(pg_get_serial_sequence('reports', 'id'), "
-                        "(SELECT max(id) FROM reports))"
-                    )
-                )
         _statistics(database_url)
     finally:
         engine.dispose()

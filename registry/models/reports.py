@@ -33,8 +33,9 @@ class Report(Base):
     """One submission.  Only coarse, queryable facts are plain."""
 
     __tablename__ = "reports"
-    # The queue (registry.review.queue) filters on every plain column, sorts
-    # newest first, and counts each facet with a GROUP BY.  A report row is
+    # The queue (registry.review.queue) filters on every plain column and
+    # sorts newest first; its facet counts come from a per-worker bitmap
+    # snapshot (registry.review.facets) built by one scan.  A report row is
     # wide (two public keys of ~1.2 KB), so reading rows to filter or count
     # costs ~1-3 µs each and 100,000 of them blow the page budget.  Hence:
     # - one index per filterable column, leading with it and then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
@@ -20,11 +21,18 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from registry import audit, db, runtime
 from registry import messages as case_messages
 from registry.attachments.downloads import PREVIEW_CSP, content_disposition
-from registry.attachments.service import AttachmentRejected, open_for_staff, open_preview
+from registry.attachments.service import (
+    AttachmentRejected,
+    AttachmentView,
+    open_for_staff,
+    open_preview,
+)
+from registry.attachments.storage import BlobStore
 from registry.attachments.upload import blob_store
 from registry.auth import loader
 from registry.choices import options
@@ -33,20 +41,26 @@ from registry.intake.forms import SEALED_QUESTIONS
 from registry.models import Report
 from registry.reforms import service as reforms
 from registry.review import links, queue_args, search, service, triage
+from registry.review.facets import FacetIndex
 from registry.review.forms import CodingForm, MappingForm, ReplyForm
-from registry.review.queue import PAGE_SIZE, CountCache, facet_counts, queue_page
+from registry.review.queue import PAGE_SIZE, queue_page
 from registry.taxonomy.service import choices, titles
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
+# open_for_staff or open_preview: (db, report, data key, file id, store).
+FileOpener = Callable[
+    [Session, Report, bytes, str, BlobStore], tuple[AttachmentView, Iterator[bytes]]
+]
 
-def _count_cache() -> CountCache:
-    """This worker's cache of facet counts (plain counts only, never search text)."""
-    caches = current_app.extensions
-    if "registry.queue-counts" not in caches:
-        caches["registry.queue-counts"] = CountCache(runtime.config().queue_counts_seconds)
-    cache: CountCache = caches["registry.queue-counts"]
-    return cache
+
+def _facet_index() -> FacetIndex:
+    """This worker's index of facet counts (plain codes only, never search text)."""
+    kept = current_app.extensions
+    if "registry.queue-facets" not in kept:
+        kept["registry.queue-facets"] = FacetIndex(runtime.config().queue_counts_seconds)
+    index: FacetIndex = kept["registry.queue-facets"]
+    return index
 
 
 @bp.get("/")
@@ -66,12 +80,18 @@ def queue() -> str:
             after=wanted.after,
         )
         dbs.commit()  # the audit event: cases were opened to search them
-    reports = found.matches if found else queue_page(dbs, wanted.filters, wanted.sort, wanted.page)
+    snapshot = _facet_index().snapshot(db.engine())
+    reports: Sequence[object]  # Report objects (search) or plain rows (queue)
+    if found:
+        reports = found.matches
+    else:
+        frequent = snapshot.frequent(wanted.filters, wanted.page * PAGE_SIZE)
+        reports = queue_page(dbs, wanted.filters, wanted.sort, wanted.page, frequent=frequent)
     return render_template(
         "review/queue.html",
         wanted=wanted,
         known=known,
-        counts=facet_counts(dbs, wanted.filters, _count_cache()),
+        counts=snapshot.counts(wanted.filters),
         found=found,
         reports=reports,
         link=partial(queue_args.link_args, wanted),
@@ -168,24 +188,32 @@ def map_case(public_id: str) -> ResponseReturnValue:
     return redirect(url_for("review.case", public_id=public_id), code=303)
 
 
-@bp.get("/case/<public_id>/files/<file_id>")
-def download(public_id: str, file_id: str) -> ResponseReturnValue:
-    """Stream an attachment, decrypted chunk by chunk, as a download."""
+def _opened_file(
+    public_id: str, file_id: str, opener: FileOpener, action: str
+) -> tuple[AttachmentView, Iterator[bytes]]:
+    """Open one attachment with the reviewer's key (404 without it); audit it."""
     dbs = db.session()
     try:
         report = service.find_report(dbs, public_id)
         dek = service.data_key_for(dbs, report, current_user.id, loader.private_key())
-        view, chunks = open_for_staff(dbs, report, dek, file_id, blob_store())
+        view, chunks = opener(dbs, report, dek, file_id, blob_store())
     except (service.NoAccess, AttachmentRejected):
         abort(404)
     audit.record(
         dbs,
         actor=audit.account_actor(current_user.id),
-        action="case.file-opened",
+        action=action,
         report_ref=public_id,
         detail=file_id,
     )
     dbs.commit()
+    return view, chunks
+
+
+@bp.get("/case/<public_id>/files/<file_id>")
+def download(public_id: str, file_id: str) -> ResponseReturnValue:
+    """Stream an attachment, decrypted chunk by chunk, as a download."""
+    view, chunks = _opened_file(public_id, file_id, open_for_staff, "case.file-opened")
     # Always a download, never rendered here: a hostile file cannot run in
     # the registry's origin (nosniff is set on every response too).
     response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
@@ -196,21 +224,7 @@ def download(public_id: str, file_id: str) -> ResponseReturnValue:
 @bp.get("/case/<public_id>/files/<file_id>/preview")
 def preview(public_id: str, file_id: str) -> ResponseReturnValue:
     """Show a photo the registry cleaned, inline (the case page's thumbnails)."""
-    dbs = db.session()
-    try:
-        report = service.find_report(dbs, public_id)
-        dek = service.data_key_for(dbs, report, current_user.id, loader.private_key())
-        view, chunks = open_preview(dbs, report, dek, file_id, blob_store())
-    except (service.NoAccess, AttachmentRejected):
-        abort(404)
-    audit.record(
-        dbs,
-        actor=audit.account_actor(current_user.id),
-        action="case.file-previewed",
-        report_ref=public_id,
-        detail=file_id,
-    )
-    dbs.commit()
+    view, chunks = _opened_file(public_id, file_id, open_preview, "case.file-previewed")
     # Only a re-encoded JPEG, PNG or WebP reaches this point, typed by its
     # sniffed bytes; nosniff (set on every response) keeps it an image.
     response = Response(stream_with_context(chunks), mimetype=view.media_type)

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry import db
-from registry.models import Account, Role
-from registry.review.queue import (
-    PAGE_SIZE,
-    CountCache,
-    QueueFilters,
-    Sort,
-    facet_counts,
-    queue_page,
-)
+from registry.models import Account, Report, Role, Status
+from registry.review import queue
+from registry.review.facets import FacetCounts, build
+from registry.review.queue import PAGE_SIZE, QueueFilters, Sort, conditions, queue_page
 from tests.review.queue_data import plain_report
 
 P1, P2 = "torture-investigation", "custody-safeguards"
@@ -38,6 +35,10 @@ class World:
         """The queue's first page, as report names, in order."""
         by_id = {report_id: name for name, report_id in self.ids.items()}
         return [by_id[r.id] for r in queue_page(self.session, filters, sort, 1)]
+
+    def counts(self, filters: QueueFilters) -> FacetCounts:
+        """The facet counts under ``filters``, from a new snapshot of the index."""
+        return build(db.engine(), 0.0).counts(filters)
 
 
 def _account(session: Session, email: str) -> int:
@@ -107,7 +108,12 @@ def world(app: Flask) -> Iterator[World]:
                 proposals=[P1, P2],
             ),
         }
-        ids = {name: plain_report(session, **columns).id for name, columns in rows.items()}
+        # Ids in the order listed (real ones are random), so the expected
+        # orders below can name the tie-break between r3 and r4.
+        ids = {
+            name: plain_report(session, id=position, **columns).id
+            for position, (name, columns) in enumerate(rows.items(), start=1)
+        }
         session.commit()
         yield World(session, ids, a, b)
 
@@ -161,7 +167,7 @@ def test_filters_combine(world: World, filters: dict[str, object], expected: set
 
 
 def test_facet_counts_leave_out_their_own_filter(world: World) -> None:
-    counts = facet_counts(world.session, QueueFilters(region="brest", status="closed"))
+    counts = world.counts(QueueFilters(region="brest", status="closed"))
     # Own filter left out: every region among closed cases; every status in Brest.
     assert counts.counts["region"] == {"brest": 1}
     assert counts.counts["status"] == {"in-review": 1, "closed": 1}
@@ -175,7 +181,7 @@ def test_facet_counts_leave_out_their_own_filter(world: World) -> None:
 
 
 def test_facet_counts_without_filters(world: World) -> None:
-    counts = facet_counts(world.session, QueueFilters())
+    counts = world.counts(QueueFilters())
     assert counts.total == 5
     assert counts.counts["status"] == {"new": 2, "in-review": 1, "verified": 1, "closed": 1}
     assert counts.counts["urgent"] == {"1": 1, "0": 4}
@@ -193,7 +199,7 @@ def test_facet_counts_without_filters(world: World) -> None:
 
 
 def test_multi_valued_facets_under_filters(world: World) -> None:
-    counts = facet_counts(world.session, QueueFilters(violation="torture", assignee=world.a))
+    counts = world.counts(QueueFilters(violation="torture", assignee=world.a))
     # Violation counts among a's cases (r1, r5); a's own filter left out of the assignee facet.
     assert counts.counts["violation"] == {"torture": 2}
     assert counts.counts["assignee"] == {str(world.a): 2, str(world.b): 1}
@@ -232,34 +238,89 @@ def test_pages_do_not_overlap(app: Flask) -> None:
         assert len(set(seen)) == 112
         days = [report.received_on for page in pages for report in page]
         assert days == sorted(days, reverse=True)
-        assert facet_counts(session, brest).total == 112
+        assert build(db.engine(), 0.0).counts(brest).total == 112
 
 
-def test_count_cache_keeps_counts_for_its_lifetime_only() -> None:
-    now = [100.0]
-    cache = CountCache(30, size=2, clock=lambda: now[0])
-    calls: list[str] = []
-
-    def compute(value: int) -> dict[str, int]:
-        calls.append("x")
-        return {"new": value}
-
-    assert cache.get("k", lambda: compute(1)) == {"new": 1}
-    now[0] += 29
-    assert cache.get("k", lambda: compute(2)) == {"new": 1}  # still fresh
-    now[0] += 2
-    assert cache.get("k", lambda: compute(3)) == {"new": 3}  # expired: counted again
-    cache.get("k2", lambda: compute(4))
-    cache.get("k3", lambda: compute(5))  # the oldest entry ("k") makes room
-    assert cache.get("k", lambda: compute(6)) == {"new": 6}
-    assert len(calls) == 5
+def _mixed(session: Session, count: int, seed: int) -> None:
+    """``count`` reports with every status, months given or not, and many on one day."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        plain_report(
+            session,
+            status=rng.choice(list(Status)).value,
+            region=rng.choice(("brest", "gomel")),
+            received_on=date(2025, 3, rng.randint(1, 6)),
+            incident_month=rng.choice((None, "2020-08", "2021-01", "2024-12")),
+            violations=rng.sample(("torture", "threats", "life"), rng.randint(1, 2)),
+            proposals=rng.sample((P1, P2), rng.randint(0, 1)),
+        )
+    session.commit()
 
 
-def test_count_cache_of_zero_seconds_always_counts() -> None:
-    cache = CountCache(0)
-    values = iter(range(3))
-    assert [cache.get("k", lambda: {"n": next(values)}) for _ in range(3)] == [
-        {"n": 0},
-        {"n": 1},
-        {"n": 2},
-    ]
+def _count(session: Session, filters: QueueFilters) -> int:
+    return session.scalar(select(func.count()).select_from(Report).where(*conditions(filters))) or 0
+
+
+@pytest.mark.parametrize("sort", [Sort.STATUS, Sort.MONTH])
+def test_orders_read_in_blocks_equal_one_sort(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, sort: Sort
+) -> None:
+    with app.app_context():
+        session = db.session()
+        _mixed(session, 2 * PAGE_SIZE + 30, seed=5)
+        for filters in (QueueFilters(), QueueFilters(region="brest"), QueueFilters(status="new")):
+
+            def pages(filters: QueueFilters = filters) -> list[list[int]]:
+                return [[r.id for r in queue_page(session, filters, sort, n)] for n in (1, 2, 3)]
+
+            in_blocks = pages()
+            monkeypatch.setattr(queue, "BLOCK_DEPTH", 0)  # every page one sort
+            assert pages() == in_blocks, filters
+            monkeypatch.undo()
+            everyone = {r for page in in_blocks for r in page}
+            assert sum(map(len, in_blocks)) == len(everyone) == _count(session, filters)
+
+
+def test_frequent_codes_find_the_same_rows(app: Flask) -> None:
+    with app.app_context():
+        session = db.session()
+        _mixed(session, 2 * PAGE_SIZE + 30, seed=6)
+        for filters in (
+            QueueFilters(violation="torture"),
+            QueueFilters(violation="life", status="new"),
+            QueueFilters(proposal=P1, region="gomel"),
+            QueueFilters(violation="threats", proposal=P2),
+        ):
+            for sort in Sort:
+                for page in (1, 2):
+                    listed = queue_page(session, filters, sort, page)
+                    tested = queue_page(
+                        session, filters, sort, page, frequent={"violation", "proposal"}
+                    )
+                    assert [r.id for r in tested] == [r.id for r in listed], (filters, sort)
+
+
+def test_which_codes_count_as_frequent(app: Flask) -> None:
+    with app.app_context():
+        session = db.session()
+        for index in range(400):
+            # torture on every report, threats on 1 in 20, life on one
+            codes = [
+                "torture",
+                *(["threats"] if index % 20 == 0 else []),
+                *(["life"] * (index == 0)),
+            ]
+            plain_report(session, violations=codes)
+        session.commit()
+        snapshot = build(db.engine(), 0.0)
+
+        def frequent(code: str, page: int) -> bool:
+            hint = snapshot.frequent(QueueFilters(violation=code), page * PAGE_SIZE)
+            return "violation" in hint
+
+        assert frequent("torture", 1)
+        # Deep in the queue, testing reaches as many reports as listing them all.
+        assert not frequent("torture", 8)
+        assert not frequent("life", 1)
+        assert not frequent("threats", 1)  # 20 of 400: listing them is cheaper
+        assert not snapshot.frequent(QueueFilters(), PAGE_SIZE)
