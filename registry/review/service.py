@@ -83,12 +83,8 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
     audit.record(
         db, actor=audit.account_actor(account_id), action="case.opened", report_ref=public_id
     )
-    sealed = db.get(SealedField, (report.id, NARRATIVE))
-    narrative = (
-        open_field(dek, sealed.ciphertext, report_id=public_id, field=NARRATIVE).decode()
-        if sealed
-        else ""
-    )
+    texts = _open_texts(db, report, dek)
+    narrative = texts.pop(NARRATIVE, "")
     mappings = [
         MappingView(
             proposal_code=m.proposal_code,
@@ -109,18 +105,21 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         violations=[v.code for v in report.violations],
         mappings=mappings,
         messages=read_as_staff(db, report, dek),
-        answers=_open_answers(db, report, dek),
+        answers=texts,
         attachments=list_for_staff(db, report, dek),
         notes=read_notes(db, report, dek),
     )
 
 
-def _open_answers(db: Session, report: Report, dek: bytes) -> dict[str, str]:
-    answers = {}
-    for name in (*SEALED_ANSWERS, CONTACT):
-        sealed = db.get(SealedField, (report.id, name))
-        if sealed is not None:
-            answers[name] = open_field(
-                dek, sealed.ciphertext, report_id=report.public_id, field=name
-            ).decode()
-    return answers
+def _open_texts(db: Session, report: Report, dek: bytes) -> dict[str, str]:
+    """The narrative and every sealed answer, by field name, in one query."""
+    names = (NARRATIVE, *SEALED_ANSWERS, CONTACT)
+    rows = db.scalars(
+        select(SealedField).where(SealedField.report_id == report.id, SealedField.name.in_(names))
+    )
+    return {
+        row.name: open_field(
+            dek, row.ciphertext, report_id=report.public_id, field=row.name
+        ).decode()
+        for row in rows
+    }
