@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     args.clients = min(args.clients, REVIEWERS)
-    # 2 × upload-reports + 2 posts must stay under 120 per minute per worker.
+    # Bounded so that part d stays a few seconds long.
     args.upload_reports = min(args.upload_reports, 55)
     run = measure_uploads if args.uploads_only else measure
     results: dict[str, Rows | str] = {}

@@ -50,6 +50,11 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
         "/review/case/{public_id}/mappings",
         {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
     ),
+    "review.coding": (
+        "GET",
+        "/review/case/{public_id}/codes",
+        {"anonymous": LOGIN, "submitter": LOGIN, "reviewer": OPEN, "coordinator": OPEN, "*": 404},
+    ),
     "review.download": (
         "GET",
         "/review/case/{public_id}/files/NOSUCHFILE",

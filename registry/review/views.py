@@ -151,8 +151,24 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
         links=links.links_of(dbs, case.report, current_user.id),
-        coding=_coding_form(case.report),
     )
+
+
+@bp.get("/case/<public_id>/codes")
+def coding(public_id: str) -> str:
+    """The form that corrects a case's plain codes (posted to casework.code).
+
+    A page of its own rather than part of the case page: rendering every
+    vocabulary as choices cost the case page about a third of its time.
+    """
+    dbs = db.session()
+    try:
+        report = service.find_report(dbs, public_id)
+        # Only those who hold the key may change the codes: ask the same here.
+        service.data_key_for(dbs, report, current_user.id, loader.private_key())
+    except service.NoAccess:
+        abort(404)
+    return render_template("review/coding.html", report=report, coding=_coding_form(report))
 
 
 @bp.get("/case/<public_id>")

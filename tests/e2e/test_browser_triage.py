@@ -107,7 +107,8 @@ def test_reviewer_triages_a_case_from_queue_to_closing(
     assert word in page.inner_text("#narrative")
 
     # Correct the codes: add a violation the submitter did not tick, and the place.
-    page.click("details.coding summary")
+    page.click("#correct-codes")
+    page.wait_for_url(f"{base}{case_path}/codes")
     page.check('form[action$="/codes"] input[name="violations"][value="detention-conditions"]')
     page.select_option('form[action$="/codes"] select[name="place"]', "vehicle")
     _submit(page, f"{case_path}/codes")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -58,7 +60,7 @@ def _post(app: Flask, staff: StaffActions, person: Staff, data: dict[str, object
     with app.app_context():
         public_id = db.session().scalars(select(Report.public_id)).one()
     response = post_form(
-        client, f"/review/case/{public_id}/codes", data, form_page=f"/review/case/{public_id}"
+        client, f"/review/case/{public_id}/codes", data, form_page=f"/review/case/{public_id}/codes"
     )
     assert response.status_code == 303
     return client.get(response.headers["Location"]).get_data(as_text=True)
@@ -71,12 +73,13 @@ def test_codes_change_the_plain_columns_the_queue_filters(
     page = _post(app, staff, reviewer, GOOD)
     assert "The codes are saved." in page
     assert _codes(app) == (["coercion", "threats"], "vehicle", "omon", "brest", "2021-03")
-    # The case page shows the new codes, selected in the form too.
-    assert '<option selected value="vehicle">' in page
     client = english_client(app)
     staff.login(client, reviewer)
     with app.app_context():
         public_id = db.session().scalars(select(Report.public_id)).one()
+    # The codes page shows the new codes selected.
+    form = client.get(f"/review/case/{public_id}/codes").get_data(as_text=True)
+    assert '<option selected value="vehicle">' in form
     assert public_id in client.get("/review/?region=brest").get_data(as_text=True)
     assert public_id not in client.get("/review/?region=minsk-city").get_data(as_text=True)
     assert public_id in client.get("/review/?violation=threats").get_data(as_text=True)
@@ -148,3 +151,23 @@ def test_service_needs_the_key_and_splits_long_details(
     assert ",".join(e.detail or "" for e in events) == ",".join(changes)
     assert _codes(app)[0] == sorted(every)
     assert _codes(app)[3] == "gomel"
+
+
+def test_the_codes_page_shows_the_current_codes_to_key_holders_only(
+    app: Flask, staff: StaffActions, reviewer: Staff
+) -> None:
+    with app.app_context():
+        public_id = db.session().scalars(select(Report.public_id)).one()
+    client = english_client(app)
+    staff.login(client, reviewer)
+    page = client.get(f"/review/case/{public_id}/codes").get_data(as_text=True)
+    assert f'action="/review/case/{public_id}/codes"' in page
+    assert '<option selected value="street">' in page
+    assert re.search(r'<input checked [^>]*value="torture"', page)
+    assert not re.search(r'<input checked [^>]*value="threats"', page)
+    case_page = client.get(f"/review/case/{public_id}").get_data(as_text=True)
+    assert f'href="/review/case/{public_id}/codes"' in case_page
+    # Created after the report: holds no key, so the page does not exist for them.
+    outsider = english_client(app)
+    staff.login(outsider, staff.create("late-coder@example.org"))
+    assert outsider.get(f"/review/case/{public_id}/codes").status_code == 404
