@@ -208,9 +208,14 @@ def revoke(
     )
 
 
-def staff_without_access(db: Session, report: Report) -> list[Account]:
-    """Active reviewers and coordinators who hold no key of this report."""
-    have = {a.id for a in holders(db, report)}
+def staff_without_access(
+    db: Session, report: Report, have_access: list[Account] | None = None
+) -> list[Account]:
+    """Active reviewers and coordinators who hold no key of this report.
+
+    ``have_access`` is :func:`holders` when the caller has it already.
+    """
+    have = {a.id for a in (holders(db, report) if have_access is None else have_access)}
     everyone = db.scalars(
         select(Account)
         .where(

@@ -135,6 +135,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
     except service.NoAccess:
         abort(404)
     dbs.commit()
+    holders = triage.holders(dbs, case.report)
     return render_template(
         "review/case.html",
         case=case,
@@ -146,8 +147,8 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
             kind: titles(dbs, kind, lang) for kind in ("places", "units", "flags", "reporter_roles")
         },
         questions=SEALED_QUESTIONS,
-        holders=triage.holders(dbs, case.report),
-        others=triage.staff_without_access(dbs, case.report),
+        holders=holders,
+        others=triage.staff_without_access(dbs, case.report, holders),
         dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
         links=links.links_of(dbs, case.report, current_user.id),

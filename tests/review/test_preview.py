@@ -150,3 +150,21 @@ def test_preview_needs_the_case_key(app: Flask, staff: StaffActions, case: Case)
         client = _login(app, staff, staff.create(email, role=role))
         assert client.get(url).status_code == 404
     assert _previews(app) == []
+
+
+def test_files_kept_with_their_metadata_are_marked_for_reviewers(
+    app: Flask, staff: StaffActions, case: Case
+) -> None:
+    """PDFs, videos and photos kept as sent may name their author, device or place."""
+    client = _login(app, staff, case.reviewer)
+    notice = "metadata not removed"
+    for public_id, names in ((case.public_id, "abcde"), (case.raw_public_id, "r")):
+        page = client.get(f"/review/case/{public_id}").get_data(as_text=True)
+        items = re.findall(
+            r"<li><a href=\"/review/case/[^\"]+/files/[A-Z0-9]+\">([^<]+)</a>(.*?)</li>", page, re.S
+        )
+        marked = {name: notice in rest for name, rest in items}
+        assert set(marked) == {n for n in case.files if n[0] in names}, marked
+        for name, has_notice in marked.items():
+            cleaned = name in ("a.jpg", "b.png", "c.webp")
+            assert has_notice is not cleaned, name
