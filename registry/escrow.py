@@ -24,7 +24,7 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.keyring import ESCROW_PUBLIC_FILE
-from registry.models import Account, HeldAccess, KeyWrap, Report, Role
+from registry.models import KEY_HOLDER_ROLES, Account, HeldAccess, KeyWrap, Report
 
 PUBLIC_HEADER = "SVIEDKA ESCROW PUBLIC KEY v1"
 PRIVATE_HEADER = "SVIEDKA ESCROW PRIVATE KEY v1 (passphrase-locked)"
@@ -125,7 +125,7 @@ def rewrap_for(
         raise RewrapRefused("unknown")
     # Administrators manage accounts, they do not read cases: they never
     # hold report keys (as at intake).
-    if account.role not in (Role.REVIEWER.value, Role.COORDINATOR.value):
+    if account.role not in KEY_HOLDER_ROLES:
         raise RewrapRefused("admin")
     own = aliased(KeyWrap)
     has_own = (

@@ -32,12 +32,12 @@ from registry.crypto import (
 from registry.ids import new_public_id
 from registry.kdf_slots import KdfSlots
 from registry.models import (
+    KEY_HOLDER_ROLES,
     Account,
     KeyWrap,
     Report,
     ReportFlag,
     ReportViolation,
-    Role,
     SealedField,
 )
 from registry.taxonomy.service import terms, titles
@@ -51,9 +51,6 @@ ANSWER_MAX = 10_000
 CONTACT = "contact"
 CONTACT_CHOICES = ("receipt", "contact", "none")
 MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
-# Roles that receive report keys on arrival.  Admins manage people and
-# settings and see no case content unless a coordinator grants it.
-RECIPIENT_ROLES = (Role.REVIEWER.value, Role.COORDINATOR.value)
 
 
 class AlreadySubmitted(Exception):
@@ -207,7 +204,7 @@ def recipients(db: Session) -> list[Account]:
         db.scalars(
             select(Account).where(
                 Account.active.is_(True),
-                Account.role.in_(RECIPIENT_ROLES),
+                Account.role.in_(KEY_HOLDER_ROLES),
                 Account.public_key.is_not(None),
             )
         )

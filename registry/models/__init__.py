@@ -1,6 +1,13 @@
 """Typed SQLAlchemy 2 models, one concern per module."""
 
-from registry.models.accounts import Account, Invite, RecoveryCode, Role, StaffSession
+from registry.models.accounts import (
+    KEY_HOLDER_ROLES,
+    Account,
+    Invite,
+    RecoveryCode,
+    Role,
+    StaffSession,
+)
 from registry.models.attachments import Attachment
 from registry.models.audit import AuditEvent
 from registry.models.base import Base
@@ -20,6 +27,7 @@ from registry.models.reports import (
 )
 
 __all__ = [
+    "KEY_HOLDER_ROLES",
     "Account",
     "Attachment",
     "AuditEvent",

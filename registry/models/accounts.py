@@ -20,6 +20,11 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
 
 
+# Roles that hold report keys.  Admins manage people and settings and never
+# hold a key: a phished admin account opens no case (DESIGN §1).
+KEY_HOLDER_ROLES = (Role.REVIEWER.value, Role.COORDINATOR.value)
+
+
 class Account(UserMixin, Base):
     """A staff member.  Holds a public key and a password-locked private key."""
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from registry.i18n import LANGUAGE_NAMES, LANGUAGES
 from registry.labels import STATUS_LABELS
-from registry.models import Account, ReformProposal, Role, Status
+from registry.models import KEY_HOLDER_ROLES, Account, ReformProposal, Status
 from registry.review.queue import NONE, QueueFilters, Sort
 from registry.review.search import MAX_WORDS, query_words
 from registry.taxonomy.service import choices
@@ -73,7 +73,7 @@ def filter_choices(db: Session, lang: str, me: int) -> Choices:
     not_given = (NONE, _("Not given"))
     staff = db.execute(
         select(Account.id, Account.email)
-        .where(Account.role.in_([Role.REVIEWER.value, Role.COORDINATOR.value]))
+        .where(Account.role.in_(KEY_HOLDER_ROLES))
         .order_by(Account.email)
     )
     people = [(str(i), _("%(email)s (you)", email=e) if i == me else e) for i, e in staff]

@@ -11,9 +11,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.crypto import CannotOpen, seal_field, unwrap_data_key, wrap_data_key
+from registry.crypto import seal_field, wrap_data_key
 from registry.ids import new_public_id
-from registry.models import Account, HeldAccess, KeyWrap, Note, Report, Role, Status
+from registry.models import (
+    KEY_HOLDER_ROLES,
+    Account,
+    HeldAccess,
+    KeyWrap,
+    Note,
+    Report,
+    Role,
+    Status,
+)
 from registry.review.service import NoAccess, data_key_for
 from registry.taxonomy.service import titles
 
@@ -137,24 +146,16 @@ def grant(
     grantee = db.get(Account, grantee_id)
     if granter is None or granter.role != Role.COORDINATOR.value:
         raise NoAccess()
-    # Administrators never hold report keys (DESIGN §1: they see no case
-    # content); intake and the escrow rewrap keep the same rule.
+    # Administrators never hold report keys, as at intake and in the
+    # escrow rewrap.
     if (
         grantee is None
         or not grantee.active
         or grantee.public_key is None
-        or grantee.role not in (Role.REVIEWER.value, Role.COORDINATOR.value)
+        or grantee.role not in KEY_HOLDER_ROLES
     ):
         raise TriageError("grantee")
-    wrap = db.scalars(
-        select(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == account_id)
-    ).first()
-    if wrap is None:
-        raise NoAccess()
-    try:
-        dek = unwrap_data_key(wrap.wrapped, private_key, report_id=report.public_id)
-    except CannotOpen:
-        raise NoAccess() from None
+    dek = data_key_for(db, report, account_id, private_key)
     existing = db.scalars(
         select(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == grantee_id)
     ).first()
@@ -220,7 +221,7 @@ def staff_without_access(
         select(Account)
         .where(
             Account.active.is_(True),
-            Account.role.in_([Role.REVIEWER.value, Role.COORDINATOR.value]),
+            Account.role.in_(KEY_HOLDER_ROLES),
         )
         .order_by(Account.email)
     )
