@@ -72,6 +72,19 @@ class Config:
     # certificate locks every visitor out.  Set it (e.g. 31536000) only when
     # the site is reached over HTTPS and will stay so.
     hsts_seconds: int = 0
+    # Serving (registry.serving.worker).  A request's head, and a body of at
+    # most 16 KiB, are gathered by the event loop without a thread; the head
+    # must be complete within ``head_timeout_seconds`` or the connection is
+    # closed: idle and slow-header connections then cost a socket, never a
+    # thread.  Threads answer requests (``serve_threads``) or read large
+    # bodies as they arrive (``upload_threads``, separate, so hundreds of
+    # slow uploads never delay a page).  A thread waits at most
+    # ``idle_timeout_seconds`` for the next byte of a body, or for a slow
+    # reader to take the next piece of a response.
+    serve_threads: int = 8
+    upload_threads: int = 32
+    head_timeout_seconds: float = 30.0
+    idle_timeout_seconds: float = 120.0
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -101,6 +114,14 @@ class Config:
             ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             secure_cookies=_env("SECURE_COOKIES", "0") == "1",
             hsts_seconds=max(int(_env("HSTS_SECONDS", "0")), 0),
+            serve_threads=int(_env("SERVE_THREADS", str(base.serve_threads))),
+            upload_threads=int(_env("UPLOAD_THREADS", str(base.upload_threads))),
+            head_timeout_seconds=float(
+                _env("HEAD_TIMEOUT_SECONDS", str(base.head_timeout_seconds))
+            ),
+            idle_timeout_seconds=float(
+                _env("IDLE_TIMEOUT_SECONDS", str(base.idle_timeout_seconds))
+            ),
             onion_address=_env("ONION_ADDRESS", ""),
         )
 

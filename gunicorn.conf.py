@@ -1,18 +1,42 @@
 """gunicorn settings for Sviedka.
 
-No access log: an access log line carries the client address and user
-agent of every submitter (DESIGN §2, promise 3).  The error log keeps
-gunicorn's own messages, which carry no request data.
+Serving model (README "Serving"): ``registry.serving.worker`` gathers each
+request's head in an event loop and lends a thread only to a request that
+is ready; large bodies stream through a separate upload pool, sealed as
+they arrive.  A slow or idle client therefore costs a socket, and an upload
+over Tor may take as long as it needs.
+
+Logging (promise 3): no access log, ever; the error log goes through
+``registry.serving.logs.QuietLogger``, which strips every record of request
+data (addresses, request lines, URLs, exception messages).
 """
 
 import os
 
 import gunicorn.http.wsgi
 
+from config import Config
+
+_settings = Config.from_env()
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", "2"))
+worker_class = "registry.serving.worker.SlowNetworkWorker"
+threads = _settings.serve_threads
+# Sockets, not threads, hold waiting connections: a generous cap.
+worker_connections = 1000
+# Kept-alive connections wait in the event loop, which costs nothing; a new
+# connection over Tor costs a round trip through the circuit.
+keepalive = 15
+# The event loop reports to the arbiter every second, whatever the threads
+# do; a worker silent this long is truly stuck.
+timeout = 60
+# gunicorn's control socket (``gunicornc``) is a management door nobody here
+# uses, and its default path is shared by every gunicorn of the same user.
+control_socket_disable = True
 accesslog = None
 disable_redirect_access_to_syslog = True
+logger_class = "registry.serving.logs.QuietLogger"
 errorlog = "-"
 loglevel = "warning"
 # Files the workers create (SQLite journal, blobs) are readable by the owner only.

@@ -108,6 +108,8 @@ class LiveServer:
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
     init_output: str = ""
+    # What gunicorn serves; the serving tests swap in an app that crashes.
+    wsgi_app: str = "registry.wsgi:app"
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``registry ARGS`` against this deployment; fail loudly on error."""
@@ -137,7 +139,7 @@ class LiveServer:
         env.setdefault("WORKERS", "2")
         with self.output.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "registry.wsgi:app"],
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.wsgi_app],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
