@@ -30,6 +30,9 @@ class Keyring:
     flask_secret: bytes
     local_key: bytes
     receipt_salt: bytes
+    # Keys the login-throttle rows (HMAC of a typed email): a copy of the
+    # database alone does not say which addresses were tried.
+    throttle_key: bytes
     escrow_public: bytes | None
 
 
@@ -69,5 +72,6 @@ def load_keyring(keys_dir: Path) -> Keyring:
         flask_secret=_derive(secret, "sviedka/flask-secret"),
         local_key=_derive(secret, "sviedka/local-key"),
         receipt_salt=_derive(secret, "sviedka/receipt-salt")[:16],
+        throttle_key=_derive(secret, "sviedka/login-throttle"),
         escrow_public=escrow,
     )

@@ -12,14 +12,14 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.auth import recovery, totp
+from registry.auth import recovery, throttle, totp
 from registry.auth.locking import locked
 from registry.auth.passwords import password_problem
 from registry.crypto import (
@@ -71,6 +71,21 @@ class CodeRejected(AuthError):
 
 class LoginFailed(AuthError):
     """Email, password or code is wrong.  Deliberately says no more."""
+
+
+class Throttled(LoginFailed):
+    """Too many failures with this email (or codes): refused, nothing checked.
+
+    ``retry_after`` is how long the wait still lasts.  Saying so does not
+    help enumerate accounts: unknown emails are blocked exactly like known
+    ones, and the guesser already knows how often they tried.  It helps the
+    person whose account is attacked, who would otherwise doubt their own
+    password.
+    """
+
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def _token_hash(token: str) -> bytes:
@@ -271,17 +286,40 @@ class Authenticated:
 
 
 def authenticate(
-    db: Session, *, email: str, password: str, code: str, params: Argon2Params, local_key: bytes
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    code: str,
+    params: Argon2Params,
+    local_key: bytes,
+    policy: throttle.ThrottlePolicy,
+    now: datetime | None = None,
 ) -> Authenticated:
     """Check email, password and TOTP (or a recovery code); return the unlocked key.
 
     The password is checked by unlocking the private key (the AEAD tag is
     the verifier).  An unknown email costs the same Argon2id work against a
     decoy, so timing does not tell which emails have accounts.
+
+    Throttled through the database (:mod:`registry.auth.throttle`): raises
+    :class:`Throttled` without checking anything while the typed email or
+    the account's codes are blocked.  The attempt is counted and
+    **committed** before Argon2id, so other workers see it during the slow
+    check; the caller commits the rest, after :class:`LoginFailed` too (or
+    a wrong code goes uncounted).  ``now`` is the clock of the throttle and
+    of TOTP (default: the current time).
     """
+    now = now or utcnow()
+    email = throttle.normalise_email(email)
     account = db.scalars(
-        select(Account).where(Account.email == email.strip().lower(), Account.active.is_(True))
+        select(Account).where(Account.email == email, Account.active.is_(True))
     ).first()
+    account_id = account.id if account else None
+    attempt = throttle.begin_login(db, policy, email, account_id, now)
+    db.commit()
+    if isinstance(attempt, throttle.Blocked):
+        raise Throttled(attempt.until - now)
     if account is None or account.locked_private_key is None:
         with contextlib.suppress(CannotOpen):
             unlock_private_key(_decoy(params), password)
@@ -290,6 +328,7 @@ def authenticate(
     try:
         private_key = unlock_private_key(unlocked_from, password)
     except CannotOpen:
+        throttle.audit_block(db, account_id, throttle.PASSWORD, attempt)
         raise LoginFailed() from None
     # Row lock before reading totp_last_step or spending a recovery code, so
     # two logins with one code cannot both pass (registry.auth.locking).
@@ -297,15 +336,50 @@ def authenticate(
     account = locked(db, Account, account.id)
     if account is None or not account.active or account.locked_private_key != unlocked_from:
         raise LoginFailed()  # removed, reset or re-keyed meanwhile
-    if not _second_factor(db, account, code, local_key):
+    return _finish(db, account, private_key, code, local_key, policy, now)
+
+
+def _finish(
+    db: Session,
+    account: Account,
+    private_key: bytes,
+    code: str,
+    local_key: bytes,
+    policy: throttle.ThrottlePolicy,
+    now: datetime,
+) -> Authenticated:
+    """The password was right: the second factor, under its own counter.
+
+    WHY the name counter goes now: password guessing is over (whoever typed
+    it knows it); from here the code counter, which only someone with the
+    password can raise, limits guesses at the 6-digit code.  It is counted
+    before the check under the account's row lock, so no two workers both
+    check a code past the limit.
+    """
+    name_ref = throttle.name_ref(policy, account.email)
+    code_ref = throttle.code_ref(policy, account.id)
+    throttle.forgive(db, name_ref)
+    attempt = throttle.count_attempt(db, policy, code_ref, now)
+    if isinstance(attempt, throttle.Blocked):
+        raise Throttled(attempt.until - now)
+    if not _second_factor(db, account, code, local_key, now):
+        throttle.audit_block(db, account.id, throttle.CODE, attempt)
         raise LoginFailed()
+    throttle.forgive(db, code_ref)
     audit.record(db, actor=audit.account_actor(account.id), action="account.login")
     return Authenticated(account=account, private_key=private_key)
 
 
-def _second_factor(db: Session, account: Account, code: str, local_key: bytes) -> bool:
+def _second_factor(
+    db: Session, account: Account, code: str, local_key: bytes, now: datetime
+) -> bool:
     """A TOTP code not used before, or else an unused recovery code (spent now)."""
-    step = totp.accept(totp_secret(account, local_key), code, last_step=account.totp_last_step)
+    step = totp.accept(
+        totp_secret(account, local_key),
+        code,
+        last_step=account.totp_last_step,
+        now=now.timestamp(),
+    )
     if step is not None:
         account.totp_last_step = step
         return True

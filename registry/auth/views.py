@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
+from datetime import timedelta
 
 import segno
 from flask import (
@@ -19,6 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -42,44 +45,63 @@ PASSWORD_MESSAGES = {
 }
 
 
-def _login_key() -> str:
-    # Throttle per account name, never per address (DESIGN §2, promise 3).
-    from flask import request
+def _throttled(form: LoginForm, retry_after: timedelta) -> ResponseReturnValue:
+    """The login page saying how long to wait (429, with Retry-After).
 
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+    The same answer for every email, with or without an account: see
+    ``service.Throttled`` for why naming the wait gives nothing away.
+    """
+    minutes = max(math.ceil(retry_after.total_seconds() / 60), 1)
+    form.form_errors.append(
+        ngettext(
+            "Too many failed attempts with this email address. Try again in %(num)d minute. "
+            "If these attempts were not yours, tell an administrator.",
+            "Too many failed attempts with this email address. Try again in %(num)d minutes. "
+            "If these attempts were not yours, tell an administrator.",
+            minutes,
+        )
+    )
+    seconds = max(math.ceil(retry_after.total_seconds()), 1)
+    return render_template("auth/login.html", form=form), 429, {"Retry-After": str(seconds)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", key_func=_login_key, methods=["POST"])
+# Site-wide and per worker: bounds the Argon2id work a flood can cause.  The
+# per-account limit is not here: Flask-Limiter's memory:// counters are per
+# worker process, so it lives in the database (registry.auth.throttle).
 @limiter.limit("300 per minute", methods=["POST"])
 def login() -> ResponseReturnValue:
     """Password + TOTP login; starts a fresh server-side session."""
     if current_user.is_authenticated:
         return redirect(url_for("review.queue"), code=303)
     form = LoginForm()
-    if form.validate_on_submit():
-        cfg, ring, dbs = runtime.config(), runtime.keyring(), db.session()
-        try:
-            done = service.authenticate(
-                dbs,
-                email=form.email.data or "",
-                password=form.password.data or "",
-                code=form.code.data or "",
-                params=runtime.password_params(cfg),
-                local_key=ring.local_key,
-            )
-        except service.LoginFailed:
-            dbs.commit()
-            form.form_errors.append(_("Email, password or code is wrong."))
-            return render_template("auth/login.html", form=form)
-        cookie = start_session(dbs, done.account, done.private_key)
-        dbs.commit()
-        response = redirect(url_for("review.queue"), code=303)
-        response.set_cookie(
-            COOKIE, cookie, httponly=True, samesite="Strict", secure=cfg.secure_cookies, path="/"
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    cfg, ring, dbs = runtime.config(), runtime.keyring(), db.session()
+    try:
+        done = service.authenticate(
+            dbs,
+            email=form.email.data or "",
+            password=form.password.data or "",
+            code=form.code.data or "",
+            params=runtime.password_params(cfg),
+            local_key=ring.local_key,
+            policy=runtime.login_throttle(),
         )
-        return response
-    return render_template("auth/login.html", form=form)
+    except service.Throttled as throttled:
+        dbs.commit()
+        return _throttled(form, throttled.retry_after)
+    except service.LoginFailed:
+        dbs.commit()  # keeps the count of a wrong code and its audit event
+        form.form_errors.append(_("Email, password or code is wrong."))
+        return render_template("auth/login.html", form=form)
+    cookie = start_session(dbs, done.account, done.private_key)
+    dbs.commit()
+    response = redirect(url_for("review.queue"), code=303)
+    response.set_cookie(
+        COOKIE, cookie, httponly=True, samesite="Strict", secure=cfg.secure_cookies, path="/"
+    )
+    return response
 
 
 def clear_browser(response: BaseResponse) -> BaseResponse:

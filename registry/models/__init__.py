@@ -25,6 +25,7 @@ from registry.models.reports import (
     SealedField,
     Status,
 )
+from registry.models.throttle import LoginThrottle
 
 __all__ = [
     "KEY_HOLDER_ROLES",
@@ -38,6 +39,7 @@ __all__ = [
     "Invite",
     "KeyWrap",
     "LinkKind",
+    "LoginThrottle",
     "Message",
     "Note",
     "RecoveryCode",

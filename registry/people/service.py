@@ -11,14 +11,14 @@ event; the caller commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.auth import recovery
+from registry.auth import recovery, throttle
 from registry.auth import service as auth
 from registry.auth.locking import locked, write_lock
 from registry.auth.sessions import end_all_sessions
@@ -233,3 +233,34 @@ def reset_person(db: Session, *, admin_id: int, account_id: int, valid_for: time
         detail=audit.account_actor(target.id),
     )
     return token
+
+
+def blocked_logins(
+    db: Session, policy: throttle.ThrottlePolicy, now: datetime
+) -> throttle.Overview:
+    """Accounts whose login is paused by the throttle now, and how many other emails are."""
+    return throttle.overview(db, policy, db.scalars(select(Account)), now)
+
+
+def lift_throttle(
+    db: Session, *, admin_id: int, account_id: int, policy: throttle.ThrottlePolicy
+) -> str:
+    """Let a person whose login is paused log in at once; return their email.
+
+    WHY an administrator may: a throttle also locks out the real person
+    (anyone who knows their email can cause it), and the administrator can
+    confirm who they are outside the system.  Audited, so a lift that helps
+    an attacker is visible afterwards.
+    """
+    _admin(db, admin_id)
+    account = db.get(Account, account_id)
+    if account is None:
+        raise NotAllowed()
+    throttle.lift(db, policy, account)
+    audit.record(
+        db,
+        actor=audit.account_actor(admin_id),
+        action="account.throttle-lifted",
+        detail=audit.account_actor(account.id),
+    )
+    return account.email

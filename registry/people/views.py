@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from registry import db, runtime
 from registry.auth.roles import require_role
 from registry.models import Account, Role
+from registry.models.base import utcnow
 from registry.people import service
 from registry.people.forms import InviteForm
 
@@ -53,6 +54,7 @@ def _list_page(form: InviteForm, status: int) -> ResponseReturnValue:
         "people/index.html",
         people=service.people(dbs),
         invites=service.open_invites(dbs),
+        blocks=service.blocked_logins(dbs, runtime.login_throttle(), utcnow()),
         form=form,
     ), status
 
@@ -86,6 +88,24 @@ def invite() -> ResponseReturnValue:
             dbs.commit()
             return _link_page(email.strip().lower(), token)
     return _list_page(form, 422)
+
+
+@bp.post("/<int:account_id>/unthrottle")
+@require_role(Role.ADMIN)
+def unthrottle(account_id: int) -> ResponseReturnValue:
+    """Lift a login throttle at once (after checking with the person)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    dbs = db.session()
+    try:
+        email = service.lift_throttle(
+            dbs, admin_id=current_user.id, account_id=account_id, policy=runtime.login_throttle()
+        )
+    except service.NotAllowed:
+        abort(404)
+    dbs.commit()
+    flash(_("%(email)s can log in again now.", email=email))
+    return redirect(url_for("people.index"), code=303)
 
 
 @bp.post("/invites/<int:invite_id>/cancel")

@@ -37,6 +37,7 @@ def _race(app: Flask, person: Staff, code: str, first_login: object) -> bool | N
                     code=code,
                     params=runtime.password_params(cfg),
                     local_key=runtime.keyring().local_key,
+                    policy=runtime.login_throttle(),
                 )
                 outcome["accepted"] = True
             except auth.LoginFailed:
