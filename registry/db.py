@@ -3,17 +3,36 @@
 Plain SQLAlchemy 2: one engine per app, one session per request (or per CLI
 command), removed at teardown.  Service functions never reach for a global
 session; views pass :func:`session` to them explicitly.
+
+An unreachable database is an outage, not a bug: :func:`is_outage` tells
+the error handlers which exceptions mean "try again later" (503), and
+every request that needs the database finds out before its view runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event
+from flask import Flask, current_app, request
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 _EXTENSION = "registry.db"
+
+# Seconds a connection attempt to PostgreSQL may take.  Without a bound, an
+# unreachable host (packets dropped, not refused) holds a worker for the
+# kernel's TCP timeout of minutes, and the person gets the front server's
+# bare timeout page instead of the outage page.
+CONNECT_TIMEOUT_SECONDS = 5
+
+# Endpoints that answer without the database, even while it is down.
+# "Leave now" and its empty page must work in every state of the site: a
+# person in danger who presses it must not be shown an error page naming
+# the registry.  The language switcher lets the outage page be read in the
+# person's language; static files let it be styled.
+WITHOUT_DATABASE = frozenset({"static", "intake.leave", "intake.neutral", "lang.set_language"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -34,14 +53,63 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    # pool_pre_ping: a pooled connection that died with the server (restart,
+    # failover) is found out at checkout and replaced, so the site recovers
+    # by itself when the database returns, without a restart of the workers.
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` means the database is unreachable or unusable for now.
+
+    OperationalError covers a refused or lost connection, a server shutting
+    down, and SQLite's "database is locked", read-only or missing file;
+    InterfaceError a connection already closed; a pool timeout every
+    connection taken.  Any other DBAPI error counts only when SQLAlchemy
+    saw the connection die under it.  Constraint violations and SQL errors
+    are bugs and stay 500s.
+    """
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _require_database() -> None:
+    """Reach the database before the view runs (raises when it is down).
+
+    Checking out the request's connection here means that during an outage
+    every page answers the outage page, not only those that happen to
+    query, and that the default-deny login check after this hook never
+    runs against a dead database.  The connection is the one the view then
+    uses, so a page that queries anyway pays nothing extra.
+    """
+    if request.endpoint in WITHOUT_DATABASE:
+        return
+    if request.mimetype == "multipart/form-data":
+        # WHY check and hand back: a multipart body (an upload) is read after
+        # this hook and may take half an hour over Tor.  Holding a pooled
+        # connection all that time would let a few slow uploads take every
+        # connection and stop the site; the view checks one out again once
+        # the body is in.
+        with engine().connect():
+            return
+    session().connection()
 
 
 def init_app(app: Flask, url: str) -> None:
-    """Attach an engine and a scoped session factory to ``app``."""
+    """Attach an engine and a scoped session factory to ``app``.
+
+    Called before the other extensions, so the database check runs before
+    the CSRF, rate-limit and login hooks.
+    """
     engine = make_engine(url)
     factory = scoped_session(sessionmaker(bind=engine, expire_on_commit=False))
     app.extensions[_EXTENSION] = (engine, factory)
+    app.before_request(_require_database)
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:

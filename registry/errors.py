@@ -1,23 +1,97 @@
-"""Error pages in the visitor's language, never a stack trace."""
+"""Error pages in the visitor's language, never a stack trace.
+
+No error page touches the database: each one calls
+:func:`registry.auth.loader.skip_identity` before rendering, and the outage
+page (503, database unreachable) renders from the request alone.  A POST
+that carried what a person wrote can register a *keeper* that shows the
+text again instead of the outage page (:func:`keeps_text_on_outage`).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from collections.abc import Callable
 
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+from wtforms import ValidationError
+
+from registry import db
+from registry.auth.loader import skip_identity
 from registry.kdf_slots import Busy
+
+# A keeper answers a POST refused by an outage with the page that holds
+# what was sent (HTML, without the database), or None for the outage page.
+Keeper = Callable[[], str | None]
+_KEEPERS: dict[str, Keeper] = {}
+
+# How long a client should wait before trying again during an outage.
+RETRY_AFTER_SECONDS = "60"
+
+
+def keeps_text_on_outage(endpoint: str) -> Callable[[Keeper], Keeper]:
+    """Register the decorated function as ``endpoint``'s page for an outage.
+
+    The keeper must not use the database: it runs because the database
+    failed.  Promise 12: an outage never costs a person what they typed.
+    """
+
+    def register(keeper: Keeper) -> Keeper:
+        _KEEPERS[endpoint] = keeper
+        return keeper
+
+    return register
+
+
+def same_site_post() -> bool:
+    """Whether this POST carries a valid CSRF token (checked without the database).
+
+    Keepers show the sent text only then: the outage check runs before the
+    CSRF hook, and another site must not be able to make this one display
+    words of its choosing.
+    """
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, HTTPException):  # a bad token, or a body that cannot be read
+        return False
+    return True
 
 
 def _render(status: int) -> tuple[str, int]:
+    skip_identity()
     return render_template("errors/error.html", status=status), status
 
 
+def _caused_by_outage(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if db.is_outage(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map every HTTP error (and CSRF failures) to the error template."""
+    """Map every HTTP error, CSRF failure and database outage to an error page."""
+
+    def outage(error: BaseException) -> ResponseReturnValue:
+        skip_identity()
+        # One line with the exception's type and nothing else: the DBAPI
+        # message can quote SQL parameters, and the request line or form can
+        # carry a submitter's or a search's words (promise 3).  No traceback.
+        app.logger.error("database unavailable: %s", type(error).__name__)
+        keeper = _KEEPERS.get(request.endpoint or "") if request.method == "POST" else None
+        page = keeper() if keeper is not None else None
+        if page is None:
+            page = render_template("errors/outage.html", status=503)
+        return page, 503, {"Retry-After": RETRY_AFTER_SECONDS}
 
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError) -> tuple[str, int]:
+        skip_identity()
         return render_template("errors/error.html", status=400, csrf=True), 400
 
     @app.errorhandler(Busy)
@@ -27,11 +101,23 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int]:
         if error.description == "invalid-utf8":
+            skip_identity()
             return render_template("errors/error.html", status=400, unreadable=True), 400
         return _render(error.code or 500)
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def _database(error: Exception) -> ResponseReturnValue:
+        if db.is_outage(error):
+            return outage(error)
+        return _unexpected(error)
+
     @app.errorhandler(Exception)
-    def _unexpected(_error: Exception) -> tuple[str, int]:
+    def _unexpected(_error: Exception) -> ResponseReturnValue:
+        # An outage wrapped in another exception (raised while handling it)
+        # is still an outage, not a bug.
+        if _caused_by_outage(_error):
+            return outage(_error)
         # In debug and testing, Flask's PROPAGATE_EXCEPTIONS lets a bug surface.
         if app.config.get("PROPAGATE_EXCEPTIONS") or app.testing or app.debug:
             raise _error

@@ -28,9 +28,25 @@ def timeouts() -> Timeouts:
     )
 
 
+def skip_identity() -> None:
+    """Treat this request as anonymous from now on, without the database.
+
+    Error pages call this before they render.  Flask-Login's template
+    context asks for the user on every render; on an error page that would
+    be database work in the error path, and while the database is down it
+    would fail again and turn the error page into the server's bare 500.
+    No error page shows anything that depends on who is logged in.
+    """
+    g.skip_identity = True
+
+
 @login_manager.request_loader
 def load_account(request: Request) -> Account | None:
     """Identity comes only from the staff session cookie, checked server-side."""
+    if g.get("skip_identity") or request.endpoint in db.WITHOUT_DATABASE:
+        # Pages that must work during an outage ("Leave now" and its empty
+        # page) need nobody's identity, so they never consult the database.
+        return None
     live = resume_session(db.session(), request.cookies.get(COOKIE), timeouts())
     if live is None:
         return None

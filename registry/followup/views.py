@@ -11,13 +11,15 @@ from werkzeug.wrappers import Response
 
 from registry import db, runtime
 from registry import messages as case_messages
-from registry.attachments.explain import files_hint, prepared_files, rejection
+from registry.attachments.explain import busy_cleaning, files_hint, prepared_files, rejection
 from registry.attachments.service import AttachmentRejected, add_report_files
 from registry.attachments.upload import blob_store
+from registry.errors import keeps_text_on_outage, same_site_post
 from registry.extensions import limiter
 from registry.followup import cookie, service
 from registry.followup.forms import ConsentForm, FilesForm, MessageForm, ReceiptForm, WithdrawForm
 from registry.models import Report
+from registry.slots import Busy
 from registry.validation import refused_status
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
@@ -134,6 +136,14 @@ def message() -> ResponseReturnValue:
     return redirect(url_for("followup.case", sent=1), code=303)
 
 
+@keeps_text_on_outage("followup.message")
+def _message_kept_during_outage() -> str | None:
+    """The message again, typed text and all, when the database is down."""
+    if not same_site_post():
+        return None
+    return render_template("followup/outage.html", form=MessageForm())
+
+
 @bp.post("/files")
 def add_files() -> ResponseReturnValue:
     """Add files to the report (sealed to its inbox key)."""
@@ -148,6 +158,11 @@ def add_files() -> ResponseReturnValue:
             )
         except AttachmentRejected as bad:
             form.files.errors = [rejection(bad, cfg)]
+        except Busy:
+            # Every photo-cleaning slot of this worker stayed taken: the case
+            # page says so (503), not the bare error page.
+            form.files.errors = [busy_cleaning()]
+            return _render_case(*current, MessageForm(formdata=None), None, form), 503
         else:
             if files:
                 today = datetime.now(UTC).date()
@@ -155,6 +170,16 @@ def add_files() -> ResponseReturnValue:
                 return redirect(url_for("followup.case", added=len(files)), code=303)
             form.files.errors = [_("Please choose at least one file.")]
     return _render_case(*current, MessageForm(formdata=None), None, form), 422
+
+
+@keeps_text_on_outage("followup.add_files")
+def _files_refused_during_outage() -> str:
+    """Say that the files were not stored and must be chosen again.
+
+    The sealed uploads cannot outlive the request (they are deleted at its
+    end), so only the explanation can be kept.
+    """
+    return render_template("followup/outage.html", form=None)
 
 
 @bp.post("/consents")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -14,13 +15,14 @@ from registry.attachments.service import AttachmentRejected
 from registry.attachments.upload import blob_store
 from registry.auth.sessions import COOKIE as STAFF_COOKIE
 from registry.choices import options
+from registry.errors import keeps_text_on_outage, same_site_post
 from registry.followup.cookie import COOKIE as FOLLOWUP_COOKIE
 from registry.i18n import COOKIE as LANGUAGE_COOKIE
 from registry.i18n import current_language
 from registry.intake import service
 from registry.intake.forms import ReceiptSavedForm, ReportForm, month_choices, year_choices
 from registry.kdf_slots import Busy
-from registry.taxonomy.service import choices
+from registry.taxonomy.service import bundled_choices, choices
 from registry.validation import refused_status
 
 bp = Blueprint("intake", __name__)
@@ -32,14 +34,22 @@ def index() -> str:
     return render_template("intake/index.html")
 
 
-def _prepare(form: ReportForm, today: datetime) -> None:
+# The (code, title) pairs of a vocabulary kind, in the person's language.
+Terms = Callable[[str], list[tuple[str, str]]]
+
+
+def _database_terms() -> Terms:
     lang, dbs = current_language(), db.session()
-    form.region.choices = options([("", "—"), *choices(dbs, "regions", lang)])
-    form.violations.choices = options(choices(dbs, "violation_types", lang))
-    form.flags.choices = options(choices(dbs, "flags", lang))
-    form.reporter_role.choices = options(choices(dbs, "reporter_roles", lang))
-    form.place.choices = options([("", "—"), *choices(dbs, "places", lang)])
-    form.unit.choices = options([("", "—"), *choices(dbs, "units", lang)])
+    return lambda kind: choices(dbs, kind, lang)
+
+
+def _prepare(form: ReportForm, today: datetime, terms: Terms) -> None:
+    form.region.choices = options([("", "—"), *terms("regions")])
+    form.violations.choices = options(terms("violation_types"))
+    form.flags.choices = options(terms("flags"))
+    form.reporter_role.choices = options(terms("reporter_roles"))
+    form.place.choices = options([("", "—"), *terms("places")])
+    form.unit.choices = options([("", "—"), *terms("units")])
     form.files.description = files_hint(runtime.config())
     form.year.choices = year_choices(today.date())
     form.month.choices = month_choices()
@@ -56,7 +66,7 @@ def new_report() -> ResponseReturnValue:
     # The day of receipt is all the server records of "when" (promise 3).
     now = datetime.now(UTC)
     form = ReportForm()
-    _prepare(form, now)
+    _prepare(form, now, _database_terms())
     if not service.receipt_shape_ok(form.draft_receipt.data or ""):
         form.draft_receipt.data = service.new_draft_receipt()
     if form.validate_on_submit():
@@ -104,6 +114,30 @@ def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:
         )
     )
     return render_template("intake/report.html", form=form), status
+
+
+@keeps_text_on_outage("intake.new_report")
+def _kept_during_outage() -> str | None:
+    """The form again with everything typed, when the database is down.
+
+    Built without the database: the lists come from the vocabulary file.
+    The draft receipt is kept too, so sending again later cannot store
+    the report twice.
+    """
+    if not same_site_post():
+        return None
+    form, lang = ReportForm(), current_language()
+    _prepare(form, datetime.now(UTC), lambda kind: bundled_choices(kind, lang))
+    if not service.receipt_shape_ok(form.draft_receipt.data or ""):
+        form.draft_receipt.data = service.new_draft_receipt()
+    form.form_errors.append(
+        _(
+            "The site could not store your report because of a fault on our side. "
+            "Nothing was stored. Your text is kept below: please send it again in a "
+            "few minutes. Attached files could not be kept: please choose them again."
+        )
+    )
+    return render_template("intake/report.html", form=form)
 
 
 def _nobody_can_read_yet() -> str:

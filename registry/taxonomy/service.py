@@ -110,3 +110,14 @@ def choices(db: Session, kind: str, lang: str) -> list[tuple[str, str]]:
 def titles(db: Session, kind: str, lang: str) -> dict[str, str]:
     """Map of code → title in ``lang``."""
     return dict(choices(db, kind, lang))
+
+
+def bundled_choices(kind: str, lang: str) -> list[tuple[str, str]]:
+    """``(code, title)`` pairs of ``kind`` from the data file, without the database.
+
+    For showing a form again, filled in, while the database is down: the
+    file is what :func:`load_vocabularies` loads, so the codes match.
+    """
+    items = json.loads(DATA_FILE.read_text(encoding="utf-8")).get(kind, [])
+    ordered = sorted(items, key=lambda item: item["position"])
+    return [(item["code"], item["title"].get(lang) or item["title"]["be"]) for item in ordered]
