@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from registry.crypto import (
 )
 from registry.ids import new_public_id
 from registry.intake.service import INBOX_KEY
+from registry.integrity import Damage
 from registry.models import Direction, Message, Report, SealedField
 from registry.positions import next_position
 
@@ -42,7 +44,8 @@ class MessageView:
 
     direction: str
     created_on: date
-    text: str
+    # None: the sealed copy failed its integrity check.
+    text: str | None
 
 
 def _check(text: str) -> bytes:
@@ -118,45 +121,69 @@ def _messages(db: Session, report: Report) -> list[Message]:
 
 
 def read_as_submitter(db: Session, report: Report, private_key: bytes) -> list[MessageView]:
-    """Every message of the case, opened with the receipt-derived key."""
+    """Every message of the case, opened with the receipt-derived key (damaged: ``None``)."""
+    damage = Damage()
     return [
         MessageView(
             m.direction,
             m.created_on,
-            open_with_private_key(
-                m.submitter_copy,
-                private_key,
-                report_id=report.public_id,
-                purpose=_purpose("submitter", m.public_id),
-            ).decode(),
+            damage.text(
+                "message",
+                partial(
+                    open_with_private_key,
+                    m.submitter_copy,
+                    private_key,
+                    report_id=report.public_id,
+                    purpose=_purpose("submitter", m.public_id),
+                ),
+            ),
         )
         for m in _messages(db, report)
     ]
 
 
-def read_as_staff(db: Session, report: Report, dek: bytes) -> list[MessageView]:
-    """Every message of the case, opened with the report's data key."""
+def read_as_staff(db: Session, report: Report, dek: bytes, damage: Damage) -> list[MessageView]:
+    """Every message of the case, opened with the report's data key.
+
+    A message that fails its integrity check is ``None`` and noted in
+    ``damage``; so is every message to the staff if the inbox key is damaged.
+    """
     inbox_field = db.get(SealedField, (report.id, INBOX_KEY))
-    inbox = (
-        open_field(dek, inbox_field.ciphertext, report_id=report.public_id, field=INBOX_KEY)
-        if inbox_field
-        else b""
-    )
+    inbox: bytes | None = b""
+    if inbox_field is not None:
+        inbox = damage.opened(
+            "inbox-key",
+            partial(
+                open_field, dek, inbox_field.ciphertext, report_id=report.public_id, field=INBOX_KEY
+            ),
+        )
     views = []
     for m in _messages(db, report):
         if m.direction == Direction.TO_STAFF.value:
-            text = open_with_private_key(
-                m.staff_copy,
-                inbox,
-                report_id=report.public_id,
-                purpose=_purpose("inbox", m.public_id),
-            )
+            if inbox is None:
+                damage.note("message")
+                text = None
+            else:
+                text = damage.text(
+                    "message",
+                    partial(
+                        open_with_private_key,
+                        m.staff_copy,
+                        inbox,
+                        report_id=report.public_id,
+                        purpose=_purpose("inbox", m.public_id),
+                    ),
+                )
         else:
-            text = open_field(
-                dek,
-                m.staff_copy,
-                report_id=report.public_id,
-                field=_purpose("message", m.public_id),
+            text = damage.text(
+                "message",
+                partial(
+                    open_field,
+                    dek,
+                    m.staff_copy,
+                    report_id=report.public_id,
+                    field=_purpose("message", m.public_id),
+                ),
             )
-        views.append(MessageView(m.direction, m.created_on, text.decode()))
+        views.append(MessageView(m.direction, m.created_on, text))
     return views

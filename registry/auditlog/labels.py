@@ -37,6 +37,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "case.mapped": _l("Case mapped to a proposal"),
     "case.noted": _l("Note added"),
     "case.opened": _l("Case opened"),
+    "case.part-damaged": _l("Part of a case failed its integrity check"),
     "case.replied": _l("Reply sent to the submitter"),
     "case.revoked": _l("Access revoked"),
     "case.status": _l("Status changed"),

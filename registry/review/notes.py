@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.crypto import open_field
+from registry.integrity import Damage
 from registry.models import Account, Note, Report
 
 
@@ -18,11 +20,12 @@ class NoteView:
 
     author: str
     created_at: datetime
-    text: str
+    # None: the sealed note failed its integrity check.
+    text: str | None
 
 
-def read_notes(db: Session, report: Report, dek: bytes) -> list[NoteView]:
-    """Every note of the case, opened with the report key."""
+def read_notes(db: Session, report: Report, dek: bytes, damage: Damage) -> list[NoteView]:
+    """Every note of the case, opened with the report key (damaged ones as ``None``)."""
     rows = db.execute(
         select(Note, Account.email)
         .outerjoin(Account, Account.id == Note.author_id)
@@ -33,9 +36,16 @@ def read_notes(db: Session, report: Report, dek: bytes) -> list[NoteView]:
         NoteView(
             email or "—",
             note.created_at,
-            open_field(
-                dek, note.ciphertext, report_id=report.public_id, field=f"note:{note.public_id}"
-            ).decode(),
+            damage.text(
+                "note",
+                partial(
+                    open_field,
+                    dek,
+                    note.ciphertext,
+                    report_id=report.public_id,
+                    field=f"note:{note.public_id}",
+                ),
+            ),
         )
         for note, email in rows
     ]
