@@ -2,8 +2,9 @@
 
 - ``secret.key``: 32 random bytes, created on first start with mode 0600.
   Sub-keys are derived from it with HKDF for distinct jobs (Flask's cookie
-  signing key, the local key that seals TOTP seeds, the receipt salt), so one
-  job's key never doubles as another's.
+  signing key, the local key that seals the follow-up cookie, the receipt salt, the
+  report form's draft-receipt key), so one job's key never doubles as
+  another's.
 - ``escrow.pub``: the escrow public key.  Its private half never stays here.
 
 Nothing in this directory opens a report: the report keys are wrapped to
@@ -33,6 +34,9 @@ class Keyring:
     # Keys the login-throttle rows (HMAC of a typed email): a copy of the
     # database alone does not say which addresses were tried.
     throttle_key: bytes
+    # Keys the report form's draft receipts (registry/intake/drafts.py): the
+    # receipt of a draft is a MAC under it, so no client can choose one.
+    draft_key: bytes
     escrow_public: bytes | None
 
 
@@ -73,5 +77,6 @@ def load_keyring(keys_dir: Path) -> Keyring:
         local_key=_derive(secret, "sviedka/local-key"),
         receipt_salt=_derive(secret, "sviedka/receipt-salt")[:16],
         throttle_key=_derive(secret, "sviedka/login-throttle"),
+        draft_key=_derive(secret, "sviedka/draft-receipt"),
         escrow_public=escrow,
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import current_app, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -21,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.choices import options
+from registry.intake import drafts
 from registry.intake.service import ANSWER_MAX, ReportInput
 
 NARRATIVE_MAX = 50_000
@@ -98,10 +101,12 @@ SEALED_QUESTIONS: tuple[tuple[str, object, object], ...] = (
 class ReportForm(FlaskForm):
     """What happened, where, when (month), and which kinds of violation."""
 
-    # The receipt is drawn when the form page is made, so that a second
-    # submission of the same page (a double click, a resend after a
-    # timeout) is recognised by its receipt and shows that same receipt
-    # instead of storing the report twice or losing the receipt.
+    # The form page's draft id, not a receipt (registry/intake/drafts.py):
+    # the server makes the receipt from it and this browser's session, so a
+    # second submission of the same page (a double click, a resend after a
+    # busy or outage page) is recognised and shows the same receipt instead
+    # of storing the report twice, while no client can choose a receipt or
+    # learn whether one exists.  The name stays for clients that post it.
     draft_receipt = HiddenField()
     # Honeypot: hidden by the stylesheet, labelled for the rare person who
     # sees it.  Bots fill every field; a filled one is refused, never
@@ -199,6 +204,14 @@ class ReportForm(FlaskForm):
                 ok = False
         return ok
 
+    def keep_draft(self) -> None:
+        """Keep a well-formed draft id, so a resend is recognised; replace anything else."""
+        # WHY replace silently: a missing or odd value (an old page, a
+        # client's own text) must not cost the person their report; it only
+        # means this page gets a fresh draft, hence a fresh receipt.
+        if not drafts.draft_id_ok(self.draft_receipt.data or ""):
+            self.draft_receipt.data = drafts.new_draft_id()
+
     def sealed_answers(self) -> dict[str, str]:
         """The non-empty free-text answers, by field name."""
         answers = {name: (getattr(self, name).data or "") for name, _, _ in SEALED_QUESTIONS}
@@ -222,8 +235,22 @@ class ReportForm(FlaskForm):
             consent_contact=self.consent_contact.data or "receipt",
             consent_publish=bool(self.consent_publish.data),
             consent_refer=bool(self.consent_refer.data),
-            receipt=self.draft_receipt.data or None,
+            draft=drafts.Draft(self.draft_receipt.data or "", browser_session()),
         )
+
+
+def browser_session() -> str:
+    """The secret of this browser's session: the raw CSRF token in Flask's session.
+
+    It binds a draft to the browser that was given the form page.
+    """
+    # WHY this value: it lives only in this browser's session cookie, which
+    # the client cannot forge (it is signed with the server's key), and it is
+    # stored nowhere on the server, so a seized disk learns nothing new.
+    # generate_csrf creates it if this request is the session's first.
+    generate_csrf()
+    value = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return value if isinstance(value, str) else ""
 
 
 class ReceiptSavedForm(FlaskForm):

@@ -30,6 +30,7 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.ids import new_public_id
+from registry.intake.drafts import Draft, receipt_for
 from registry.kdf_slots import KdfSlots
 from registry.models import (
     KEY_HOLDER_ROLES,
@@ -54,9 +55,11 @@ MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
 
 
 class AlreadySubmitted(Exception):
-    """This form page was already submitted once; nothing new was stored.
+    """This form page was already submitted once from this browser; nothing new was stored.
 
     Carries the receipt, so the person sees it again instead of losing it.
+    Only a resend of the same draft from the same browser session can get
+    here (see :mod:`registry.intake.drafts`), never a receipt a client made up.
     """
 
     def __init__(self, receipt: str) -> None:
@@ -100,8 +103,9 @@ class ReportInput:
     contact_details: str = ""
     consent_publish: bool = False
     consent_refer: bool = False
-    # The receipt drawn with the form page, if it came back well-formed.
-    receipt: str | None = None
+    # The form page's draft and the browser it came from: a resend of the
+    # same page gets the same receipt (never a receipt the client chose).
+    draft: Draft | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,9 @@ class SealingKeys:
     receipt_params: Argon2Params
     escrow_public: bytes | None
     kdf_slots: KdfSlots
+    # The keyring's draft key.  Without one (a caller with no form page) no
+    # draft is trusted and every report gets a fresh random receipt.
+    draft_key: bytes | None = None
 
 
 def first_unknown(db: Session, checks: Iterable[tuple[str, Iterable[str], str]]) -> str | None:
@@ -177,15 +184,20 @@ def _sealed(dek: bytes, public_id: str, name: str, plaintext: bytes) -> SealedFi
     )
 
 
-def format_receipt(normalized: str | None) -> str | None:
-    """``XXXX-XXXX-…`` grouping of a normalized receipt (``None`` stays ``None``)."""
-    if normalized is None:
-        return None
-    return "-".join(normalized[i : i + 4] for i in range(0, len(normalized), 4))
+def new_receipt(draft: Draft | None, draft_key: bytes | None) -> str:
+    """The receipt of a new report: made by the server, never taken from the client.
 
-
-def new_draft_receipt() -> str:
-    """A receipt for a new form page (used once the page is submitted)."""
+    A usable draft gives its MAC-derived receipt (the same on a resend of
+    the same page from the same browser); anything else a fresh random one.
+    """
+    # WHY never the client's text: a client-chosen receipt could be weak
+    # (2222-2222-…) and guessed by anyone, and one that "already exists"
+    # would tell the client that somebody holds it.  A bad or foreign draft
+    # is replaced silently: the person still gets their report stored.
+    if draft is not None and draft_key is not None:
+        derived = receipt_for(draft_key, draft)
+        if derived is not None:
+            return derived
     return generate_receipt()
 
 
@@ -231,7 +243,7 @@ def submit_report(
     # while the person believes it arrived.  Refuse it, before any KDF work.
     if not holders and keys.escrow_public is None:
         raise NoKeyHolder()
-    receipt = format_receipt(normalize_receipt(data.receipt or "")) or generate_receipt()
+    receipt = new_receipt(data.draft, keys.draft_key)
     with keys.kdf_slots.hold():
         derived = derive_receipt_keys(receipt, salt=keys.receipt_salt, params=keys.receipt_params)
     if _exists(db, derived.lookup_id):

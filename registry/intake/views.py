@@ -67,14 +67,10 @@ def new_report() -> ResponseReturnValue:
     now = datetime.now(UTC)
     form = ReportForm()
     _prepare(form, now, _database_terms())
-    if not service.receipt_shape_ok(form.draft_receipt.data or ""):
-        form.draft_receipt.data = service.new_draft_receipt()
+    form.keep_draft()
     if form.validate_on_submit():
-        data = form.to_input(current_language())
-        ring, cfg = runtime.keyring(), runtime.config()
-        keys = service.SealingKeys(
-            ring.receipt_salt, runtime.receipt_params(cfg), ring.escrow_public, runtime.kdf_slots()
-        )
+        data, keys = form.to_input(current_language()), _sealing_keys()
+        cfg = runtime.config()
         try:
             files = prepared_files(
                 "files", blob_store(), remove_metadata=bool(form.remove_metadata.data)
@@ -104,6 +100,17 @@ def new_report() -> ResponseReturnValue:
     return render_template("intake/report.html", form=form), refused_status()
 
 
+def _sealing_keys() -> service.SealingKeys:
+    ring, cfg = runtime.keyring(), runtime.config()
+    return service.SealingKeys(
+        ring.receipt_salt,
+        runtime.receipt_params(cfg),
+        ring.escrow_public,
+        runtime.kdf_slots(),
+        draft_key=ring.draft_key,
+    )
+
+
 def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:
     """The form again with everything typed, when the site is too busy to take it."""
     form.form_errors.append(
@@ -121,15 +128,14 @@ def _kept_during_outage() -> str | None:
     """The form again with everything typed, when the database is down.
 
     Built without the database: the lists come from the vocabulary file.
-    The draft receipt is kept too, so sending again later cannot store
-    the report twice.
+    The draft is kept too, so sending again later from this browser cannot
+    store the report twice.
     """
     if not same_site_post():
         return None
     form, lang = ReportForm(), current_language()
     _prepare(form, datetime.now(UTC), lambda kind: bundled_choices(kind, lang))
-    if not service.receipt_shape_ok(form.draft_receipt.data or ""):
-        form.draft_receipt.data = service.new_draft_receipt()
+    form.keep_draft()
     form.form_errors.append(
         _(
             "The site could not store your report because of a fault on our side. "
