@@ -93,17 +93,15 @@ class StaffActions:
                 email=email,
                 password=self.PASSWORD,
                 params=runtime.password_params(cfg),
-                local_key=runtime.keyring().local_key,
                 browser_secret=None,
             )
             account = enrolment.account
-            secret = auth.totp_secret(account, runtime.keyring().local_key)
+            secret = auth.enrolment_totp_secret(account, enrolment.browser_secret)
             auth.confirm_totp(
                 session,
                 invite,
                 account,
                 self.next_code(secret, None),
-                runtime.keyring().local_key,
                 browser_secret=enrolment.browser_secret,
             )
             session.commit()
@@ -148,6 +146,13 @@ def private_key_of(app: Flask, person: Staff) -> bytes:
         assert account is not None
         assert account.locked_private_key is not None
         return unlock_private_key(account.locked_private_key, person.password)
+
+
+def factor_key_of(app: Flask, person: Staff) -> bytes:
+    """``person``'s second-factor key (it keys their TOTP seed and recovery codes)."""
+    from registry.crypto import second_factor_key
+
+    return second_factor_key(private_key_of(app, person))
 
 
 def submit_report(client: FlaskClient, **overrides: object) -> str:

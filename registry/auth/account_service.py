@@ -9,12 +9,18 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.auth import recovery
+from registry.auth import factors, recovery
 from registry.auth.locking import locked
 from registry.auth.passwords import password_problem
 from registry.auth.service import AuthError, WeakPassword
 from registry.auth.sessions import LiveSession, end_all_sessions, end_other_sessions
-from registry.crypto import Argon2Params, CannotOpen, lock_private_key, unlock_private_key
+from registry.crypto import (
+    Argon2Params,
+    CannotOpen,
+    lock_private_key,
+    second_factor_key,
+    unlock_private_key,
+)
 from registry.models import Account
 
 
@@ -33,7 +39,13 @@ def _unlock(account: Account, password: str) -> bytes:
 
 
 def change_password(
-    db: Session, live: LiveSession, *, current: str, new: str, params: Argon2Params
+    db: Session,
+    live: LiveSession,
+    *,
+    current: str,
+    new: str,
+    params: Argon2Params,
+    local_key: bytes,
 ) -> None:
     """Lock the same private key under a new password; end the other sessions.
 
@@ -42,6 +54,11 @@ def change_password(
     other sessions end because a password change is what someone does who
     fears their password is known (DESIGN promise 5); this browser's
     session stays, its sealed copy of the key being unchanged too.
+
+    The TOTP seed and recovery codes are keyed under the factor key, which
+    comes from that same private key: they stay valid with nothing to
+    re-seal.  An account still in the older format is moved here, in this
+    transaction (``local_key`` opens its seed once; :mod:`registry.auth.factors`).
     """
     account = live.account
     private_key = _unlock(account, current)
@@ -56,18 +73,32 @@ def change_password(
     if current_row is None or current_row.locked_private_key != before:
         raise WrongPassword()
     current_row.locked_private_key = relocked
+    factors.upgrade(db, current_row, second_factor_key(private_key), local_key)
     end_other_sessions(db, live)
     audit.record(db, actor=audit.account_actor(account.id), action="account.password-changed")
 
 
-def replace_recovery_codes(db: Session, account: Account, *, password: str) -> list[str]:
+def replace_recovery_codes(
+    db: Session, account: Account, *, password: str, local_key: bytes
+) -> list[str]:
     """Delete the old recovery codes and return ten new ones, to show once.
 
     Asks for the password: a session left open on a shared computer must
-    not be enough to mint codes that stand in for the person's phone.
+    not be enough to mint codes that stand in for the person's phone.  The
+    password is also what keys the new codes (the factor key of the private
+    key it unlocks); an account still in the older format is moved first,
+    so its seed and codes never mix formats.
     """
-    _unlock(account, password)
-    codes = recovery.issue_codes(db, account.id)
+    private_key = _unlock(account, password)
+    factor_key = second_factor_key(private_key)
+    # Row lock, as at login: these codes and the seed move together, never
+    # interleaved with a login spending a code or moving the same account.
+    before = account.locked_private_key
+    row = locked(db, Account, account.id)
+    if row is None or row.locked_private_key != before:
+        raise WrongPassword()  # reset, or the password changed, meanwhile
+    factors.upgrade(db, row, factor_key, local_key)
+    codes = recovery.issue_codes(db, row.id, factor_key)
     audit.record(
         db, actor=audit.account_actor(account.id), action="account.recovery-codes-replaced"
     )

@@ -69,6 +69,7 @@ def password() -> ResponseReturnValue:
                 current=form.current_password.data or "",
                 new=form.new_password.data or "",
                 params=runtime.password_params(runtime.config()),
+                local_key=runtime.keyring().local_key,
             )
         except account_service.WrongPassword:
             dbs.rollback()
@@ -90,7 +91,10 @@ def recovery_codes() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             codes = account_service.replace_recovery_codes(
-                dbs, loader.live_session().account, password=form.codes_password.data or ""
+                dbs,
+                loader.live_session().account,
+                password=form.codes_password.data or "",
+                local_key=runtime.keyring().local_key,
             )
         except account_service.WrongPassword:
             dbs.rollback()

@@ -3,6 +3,12 @@
 Someone who loses their phone logs in with a password and one of these
 codes instead of the 6-digit code.  A code is 16 symbols of Crockford's
 base32 (80 bits), shown as ``XXXX-XXXX-XXXX-XXXX``; it works once.
+
+Stored keyed, as :func:`registry.crypto.recovery_code_tag` of a digest of
+the code, under the account's factor key (which only the password
+unlocks): a copy of the database and ``keys/secret.key`` cannot even test a
+guessed code.  Older versions stored the bare digest; those rows are keyed
+at the account's next login (:func:`key_old_codes`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import re
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from registry.crypto import RECEIPT_ALPHABET
+from registry.crypto import RECEIPT_ALPHABET, is_recovery_code_tag, recovery_code_tag
 from registry.models import RecoveryCode
 from registry.models.base import utcnow
 
@@ -68,29 +74,57 @@ def parse_shown(text: str) -> list[str] | None:
     return codes
 
 
-def _code_hash(account_id: int, canonical: str) -> bytes:
+def _code_digest(account_id: int, canonical: str) -> bytes:
     # 80 random bits cannot be guessed offline, so a fast hash suffices (no
     # Argon2).  The account id is hashed in: a hash copied into another
     # account's rows by someone with database write access does not work there.
+    # This digest is what older versions stored; it stays the input of the
+    # keyed tag so that their rows can be keyed without knowing the codes.
     return hashlib.sha256(
         b"sviedka/recovery-code\x00" + str(account_id).encode() + b"\x00" + canonical.encode()
     ).digest()
 
 
-def issue_codes(db: Session, account_id: int) -> list[str]:
+def _ref(account_id: int) -> str:
+    return f"account/{account_id}"
+
+
+def _code_tag(account_id: int, canonical: str, factor_key: bytes) -> bytes:
+    # WHY keyed under the factor key: the server's own keys (secret.key) do
+    # not let a thief of the disk check a guessed code; only the password does.
+    digest = _code_digest(account_id, canonical)
+    return recovery_code_tag(factor_key, digest, account_ref=_ref(account_id))
+
+
+def issue_codes(db: Session, account_id: int, factor_key: bytes) -> list[str]:
     """Replace the account's codes with :data:`CODE_COUNT` new ones; return them.
 
+    ``factor_key`` is the account's (:func:`registry.crypto.second_factor_key`).
     The plain codes exist only in the return value: the caller shows them
     once and forgets them.
     """
     db.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account_id))
     codes = [_new_symbols() for _ in range(CODE_COUNT)]
     for canonical in codes:
-        db.add(RecoveryCode(account_id=account_id, code_hash=_code_hash(account_id, canonical)))
+        tag = _code_tag(account_id, canonical, factor_key)
+        db.add(RecoveryCode(account_id=account_id, code_hash=tag))
     return [shown_form(canonical) for canonical in codes]
 
 
-def use_code(db: Session, account_id: int, text: str) -> bool:
+def key_old_codes(db: Session, account_id: int, factor_key: bytes) -> None:
+    """Key the account's codes still stored as a bare digest (the older format).
+
+    A stored digest becomes exactly the tag :func:`use_code` computes for
+    the same code, so every code keeps working.  The caller holds the
+    account's row lock.
+    """
+    ref = _ref(account_id)
+    for row in db.scalars(select(RecoveryCode).where(RecoveryCode.account_id == account_id)):
+        if not is_recovery_code_tag(row.code_hash):
+            row.code_hash = recovery_code_tag(factor_key, row.code_hash, account_ref=ref)
+
+
+def use_code(db: Session, account_id: int, text: str, factor_key: bytes) -> bool:
     """Spend an unused code of the account; ``True`` when ``text`` was one.
 
     The caller holds the account's row lock (:func:`registry.auth.locking.locked`),
@@ -102,7 +136,7 @@ def use_code(db: Session, account_id: int, text: str) -> bool:
     row = db.scalars(
         select(RecoveryCode).where(
             RecoveryCode.account_id == account_id,
-            RecoveryCode.code_hash == _code_hash(account_id, canonical),
+            RecoveryCode.code_hash == _code_tag(account_id, canonical, factor_key),
             RecoveryCode.used_at.is_(None),
         )
     ).first()

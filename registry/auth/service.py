@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.auth import recovery, throttle, totp
+from registry.auth import factors, recovery, throttle, totp
 from registry.auth.locking import locked
 from registry.auth.passwords import password_problem
 from registry.crypto import (
@@ -27,18 +27,11 @@ from registry.crypto import (
     CannotOpen,
     generate_keypair,
     lock_private_key,
-    open_local,
-    seal_local,
+    second_factor_key,
     unlock_private_key,
 )
 from registry.models import Account, Invite, Role
 from registry.models.base import utcnow
-
-
-def _totp_context(account: Account) -> str:
-    # Bound to the account id: a seed copied into another account's row by
-    # someone with database write access does not open there.
-    return f"totp-secret/{account.id}"
 
 
 class AuthError(Exception):
@@ -51,6 +44,10 @@ class InviteInvalid(AuthError):
 
 class EnrolmentElsewhere(InviteInvalid):
     """Another browser already started enrolment with this invite."""
+
+
+class EnrolmentOutdated(InviteInvalid):
+    """Begun before seeds went under the password: choose the password again."""
 
 
 class WeakPassword(AuthError):
@@ -183,7 +180,6 @@ def choose_password(
     email: str,
     password: str,
     params: Argon2Params,
-    local_key: bytes,
     browser_secret: bytes | None,
 ) -> Enrolment:
     """Create (or restart) the invited account with a new key pair.
@@ -221,21 +217,25 @@ def choose_password(
     account.public_key = keypair.public
     account.locked_private_key = locked_key
     db.flush()
-    account.sealed_totp_secret = seal_local(
-        local_key, totp.new_secret(), context=_totp_context(account)
-    )
-    account.totp_last_step = None
+    # WHY under the browser's secret: the seed must open for the next two
+    # steps (show it, check the first code) without the password, which is
+    # typed only now; the server keeps only a hash of that secret.
+    secret = factors.begin_enrolment(account, keypair.private)
     invite.account_id = account.id
-    secret = secrets.token_bytes(32)
     invite.enrolment_ref = _enrolment_ref(secret)
     return Enrolment(account=account, browser_secret=secret)
 
 
-def totp_secret(account: Account, local_key: bytes) -> bytes:
-    """The account's TOTP seed, opened with the deployment's local key."""
-    if account.sealed_totp_secret is None:
-        raise CannotOpen()
-    return open_local(local_key, account.sealed_totp_secret, context=_totp_context(account))
+def enrolment_totp_secret(account: Account, browser_secret: bytes | None) -> bytes:
+    """The TOTP seed of an enrolment in progress, to show to the person.
+
+    Raises :class:`EnrolmentOutdated` when ``browser_secret`` does not open
+    it (an enrolment begun before the seed went under the password).
+    """
+    opened = factors.enrolment_secrets(account, browser_secret)
+    if opened is None:
+        raise EnrolmentOutdated()
+    return opened.totp_seed
 
 
 def confirm_totp(
@@ -243,13 +243,14 @@ def confirm_totp(
     invite: Invite,
     account: Account,
     code: str,
-    local_key: bytes,
     *,
     browser_secret: bytes | None,
 ) -> list[str]:
     """Activate the account once the person proves their app shows the code.
 
-    Returns the account's new recovery codes, to be shown once.
+    Returns the account's new recovery codes, to be shown once.  From here
+    on the seed and the codes open only with the password
+    (:mod:`registry.auth.factors`).
     """
     check_enrolment_browser(invite, browser_secret)
     # Row lock before reading totp_last_step: see registry.auth.locking.
@@ -257,7 +258,10 @@ def confirm_totp(
     if current is None:
         raise InviteInvalid()
     account = current
-    step = totp.accept(totp_secret(account, local_key), code, last_step=account.totp_last_step)
+    opened = factors.enrolment_secrets(account, browser_secret)
+    if opened is None:
+        raise EnrolmentOutdated()
+    step = totp.accept(opened.totp_seed, code, last_step=account.totp_last_step)
     if step is None:
         raise CodeRejected()
     account.totp_last_step = step
@@ -265,7 +269,7 @@ def confirm_totp(
     # A removed person invited back is no longer removed.
     account.removed_at = None
     invite.used_at = utcnow()
-    codes = recovery.issue_codes(db, account.id)
+    codes = factors.activate(db, account, opened)
     audit.record(
         db, actor=audit.account_actor(account.id), action="account.activated", detail=account.role
     )
@@ -308,7 +312,8 @@ def authenticate(
     **committed** before Argon2id, so other workers see it during the slow
     check; the caller commits the rest, after :class:`LoginFailed` too (or
     a wrong code goes uncounted).  ``now`` is the clock of the throttle and
-    of TOTP (default: the current time).
+    of TOTP (default: the current time).  ``local_key`` opens, once, the
+    seed of an account sealed in the older format (:mod:`registry.auth.factors`).
     """
     now = now or utcnow()
     email = throttle.normalise_email(email)
@@ -350,6 +355,9 @@ def _finish(
 ) -> Authenticated:
     """The password was right: the second factor, under its own counter.
 
+    Only the unlocked ``private_key`` gives the factor key that opens the
+    seed and keys the codes: the password is checked first by necessity.
+
     WHY the name counter goes now: password guessing is over (whoever typed
     it knows it); from here the code counter, which only someone with the
     password can raise, limits guesses at the 6-digit code.  It is counted
@@ -362,7 +370,7 @@ def _finish(
     attempt = throttle.count_attempt(db, policy, code_ref, now)
     if isinstance(attempt, throttle.Blocked):
         raise Throttled(attempt.until - now)
-    if not _second_factor(db, account, code, local_key, now):
+    if not _second_factor(db, account, second_factor_key(private_key), code, local_key, now):
         throttle.audit_block(db, account.id, throttle.CODE, attempt)
         raise LoginFailed()
     throttle.forgive(db, code_ref)
@@ -371,11 +379,14 @@ def _finish(
 
 
 def _second_factor(
-    db: Session, account: Account, code: str, local_key: bytes, now: datetime
+    db: Session, account: Account, factor_key: bytes, code: str, local_key: bytes, now: datetime
 ) -> bool:
-    """A TOTP code not used before, or else an unused recovery code (spent now)."""
+    """A TOTP code not used before, or else an unused recovery code (spent now).
+
+    An old-format account moves first (its password is at hand only now).
+    """
     step = totp.accept(
-        totp_secret(account, local_key),
+        factors.seed_for_login(db, account, factor_key, local_key),
         code,
         last_step=account.totp_last_step,
         now=now.timestamp(),
@@ -383,7 +394,7 @@ def _second_factor(
     if step is not None:
         account.totp_last_step = step
         return True
-    if recovery.use_code(db, account.id, code):
+    if recovery.use_code(db, account.id, code, factor_key):
         audit.record(db, actor=audit.account_actor(account.id), action="account.recovery-code-used")
         return True
     return False

@@ -158,7 +158,6 @@ def invite(token: str) -> ResponseReturnValue:
                 email=form.email.data or "",
                 password=form.password.data or "",
                 params=runtime.password_params(cfg),
-                local_key=runtime.keyring().local_key,
                 browser_secret=browser,
             )
         except service.InviteInvalid as problem:
@@ -183,21 +182,26 @@ def invite(token: str) -> ResponseReturnValue:
 @bp.route("/enrol", methods=["GET", "POST"])
 def enrol_totp() -> ResponseReturnValue:
     """Second step: show the TOTP secret; on a correct code activate and show recovery codes."""
-    state, dbs, local_key = session.get(ENROL_KEY) or {}, db.session(), runtime.keyring().local_key
-    browser = _browser_secret(str(state.get("invite", "")))
+    state, dbs = session.get(ENROL_KEY) or {}, db.session()
+    token = str(state.get("invite", ""))
+    browser = _browser_secret(token)
     try:
-        found = service.find_invite(dbs, str(state.get("invite", "")))
+        found = service.find_invite(dbs, token)
         service.check_enrolment_browser(found, browser)
     except service.InviteInvalid as problem:
         return _invalid(problem)
     account = dbs.get(Account, state.get("account"))
     if account is None or found.account_id != account.id:
         return _invalid()
+    try:
+        secret = service.enrolment_totp_secret(account, browser)
+    except service.EnrolmentOutdated:
+        return _choose_again(token)
     form = TotpForm()
     if form.validate_on_submit():
         try:
             codes = service.confirm_totp(
-                dbs, found, account, form.code.data or "", local_key, browser_secret=browser
+                dbs, found, account, form.code.data or "", browser_secret=browser
             )
         except service.CodeRejected:
             dbs.rollback()
@@ -211,10 +215,19 @@ def enrol_totp() -> ResponseReturnValue:
             dbs.commit()
             session.pop(ENROL_KEY, None)
             return render_codes(codes)
-    secret = service.totp_secret(account, local_key)
     uri = totp.provisioning_uri(secret, account.email)
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S704
     return render_template("auth/enrol.html", form=form, qr=qr, secret=totp.secret_text(secret))
+
+
+def _choose_again(token: str) -> BaseResponse:
+    """Back to the password step of an enrolment begun before the seed went under the password.
+
+    Its seed is sealed under the server's key, and only the password (not
+    typed on this step) could move it; this browser may restart.
+    """
+    flash(_("Please choose your password again to finish setting up your account."))
+    return redirect(url_for("auth.invite", token=token), code=303)
 
 
 def render_codes(codes: list[str], form: CodesSavedForm | None = None) -> str:

@@ -33,6 +33,9 @@ class Kind(IntEnum):
     SESSION = 5
     LOCAL = 6
     STREAM = 7
+    TOTP_SEED = 8
+    ENROLMENT = 9
+    RECOVERY_CODE = 10
 
 
 def _label(kind: Kind) -> bytes:
@@ -44,6 +47,20 @@ def _label(kind: Kind) -> bytes:
 def header(kind: Kind) -> bytes:
     """Return the two header bytes (version, kind) that start an envelope of ``kind``."""
     return bytes((VERSION, kind))
+
+
+def kind_of(envelope: bytes) -> Kind | None:
+    """The kind named by a version-1 header of ``envelope``, or ``None``.
+
+    For choosing an opener (e.g. a value stored before its format changed),
+    never for trusting: the opener authenticates the header again.
+    """
+    if len(envelope) < HEADER_LENGTH or envelope[0] != VERSION:
+        return None
+    try:
+        return Kind(envelope[1])
+    except ValueError:
+        return None
 
 
 def body_of(envelope: bytes, kind: Kind) -> bytes:

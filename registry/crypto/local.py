@@ -1,7 +1,10 @@
-"""Small secrets (e.g. TOTP seeds) sealed under the deployment's local key.
+"""Small secrets (e.g. the follow-up cookie) sealed under the deployment's local key.
 
 WHY: a leak of the database alone (a backup, an SQL injection) must not
 reveal these secrets; the local key lives on disk outside the database.
+It does not help against a seized disk, which holds the key too: TOTP seeds,
+once sealed here, now go under the password (:mod:`registry.crypto.second_factor`);
+this opener still reads the old ones once, to move them.
 """
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ class Account(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=False)
     public_key: Mapped[bytes | None]
     locked_private_key: Mapped[bytes | None]
-    # Encrypted under the deployment's local key, so a database dump alone
-    # does not yield working second factors.
+    # Encrypted under a key only the password opens (registry.auth.factors),
+    # so a seized disk, secret.key included, yields no working second factor.
     sealed_totp_secret: Mapped[bytes | None]
     # The last accepted TOTP time step: a code is never accepted twice.
     totp_last_step: Mapped[int | None]

@@ -10,7 +10,14 @@ from registry import db
 from registry.auth import recovery
 from registry.crypto import unlock_private_key
 from registry.models import Account, AuditEvent, KeyWrap, Report, StaffSession
-from tests.helpers import Staff, StaffActions, english_client, post_form, submit_report
+from tests.helpers import (
+    Staff,
+    StaffActions,
+    english_client,
+    factor_key_of,
+    post_form,
+    submit_report,
+)
 
 NEW_PASSWORD = "a brand new passphrase, quite long 7"
 NARRATIVE = "They beat us in the bus."
@@ -35,8 +42,9 @@ def _actions(app: Flask) -> list[str]:
 def _codes(app: Flask, person: Staff) -> list[str]:
     # Each test account has only three TOTP steps in the window; recovery
     # codes give the further logins a test needs.
+    key = factor_key_of(app, person)
     with app.app_context():
-        codes = recovery.issue_codes(db.session(), person.account_id)
+        codes = recovery.issue_codes(db.session(), person.account_id, key)
         db.session().commit()
     return codes
 

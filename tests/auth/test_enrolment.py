@@ -267,7 +267,6 @@ def test_enrolment_secret_is_checked_by_the_services(app: Flask) -> None:
             email="",
             password=StaffActions.PASSWORD,
             params=runtime.password_params(cfg),
-            local_key=runtime.keyring().local_key,
             browser_secret=None,
         )
         session.commit()
@@ -282,17 +281,18 @@ def test_enrolment_secret_is_checked_by_the_services(app: Flask) -> None:
                     email="",
                     password=StaffActions.PASSWORD,
                     params=runtime.password_params(cfg),
-                    local_key=runtime.keyring().local_key,
                     browser_secret=wrong,
                 )
-            secret = auth.totp_secret(first.account, runtime.keyring().local_key)
+            secret = auth.enrolment_totp_secret(first.account, first.browser_secret)
+            # A wrong browser secret does not open the seed either.
+            with pytest.raises(auth.EnrolmentOutdated):
+                auth.enrolment_totp_secret(first.account, wrong)
             with pytest.raises(auth.EnrolmentElsewhere):
                 auth.confirm_totp(
                     session,
                     invite,
                     first.account,
                     StaffActions(app).next_code(secret, None),
-                    runtime.keyring().local_key,
                     browser_secret=wrong,
                 )
             session.rollback()

@@ -14,7 +14,7 @@ from registry.auth import recovery
 from registry.auth import service as auth
 from registry.models import Account, RecoveryCode
 from registry.models.base import utcnow
-from tests.helpers import Staff, StaffActions, totp_code
+from tests.helpers import Staff, StaffActions, factor_key_of, totp_code
 
 
 def _race(app: Flask, person: Staff, code: str, first_login: object) -> bool | None:
@@ -77,8 +77,9 @@ def test_a_code_used_by_a_concurrent_login_is_refused(
                 update(Account).where(Account.id == person.account_id).values(totp_last_step=step)
             )
     else:
+        key = factor_key_of(app, person)
         with app.app_context():
-            code = recovery.issue_codes(db.session(), person.account_id)[0]
+            code = recovery.issue_codes(db.session(), person.account_id, key)[0]
             db.session().commit()
 
         def first_login(conn: object) -> None:

@@ -12,16 +12,17 @@ from werkzeug.test import TestResponse
 from registry import db
 from registry.auth import recovery
 from registry.models import AuditEvent, RecoveryCode
-from tests.helpers import Staff, StaffActions, english_client, post_form
+from tests.helpers import Staff, StaffActions, english_client, factor_key_of, post_form
 
 WRONG = "Email, password or code is wrong."
 CODES = re.compile(r"<li><code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</code></li>")
 
 
 def _issue(app: Flask, person: Staff) -> list[str]:
+    key = factor_key_of(app, person)
     with app.app_context():
         session = db.session()
-        codes = recovery.issue_codes(session, person.account_id)
+        codes = recovery.issue_codes(session, person.account_id, key)
         session.commit()
     return codes
 

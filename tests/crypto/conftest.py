@@ -16,17 +16,22 @@ import pytest
 
 from registry.crypto import (
     Argon2Params,
+    EnrolmentSecrets,
     KeyPair,
     keypair_from_seed,
     lock_private_key,
+    open_enrolment,
     open_field,
     open_for_session,
     open_local,
+    open_totp_seed,
     open_with_private_key,
+    seal_enrolment,
     seal_field,
     seal_for_session,
     seal_local,
     seal_to_public_key,
+    seal_totp_seed,
     unlock_private_key,
     unwrap_data_key,
     wrap_data_key,
@@ -195,6 +200,45 @@ def _local() -> EnvelopeCase:
     )
 
 
+ACCOUNT = "account/7"
+SEED = bytes(range(200, 220))
+
+
+def _totp_seed() -> EnvelopeCase:
+    def opener(key: bytes, account_ref: str = ACCOUNT) -> Opener:
+        return lambda e: open_totp_seed(key, e, account_ref=account_ref)
+
+    return EnvelopeCase(
+        name="totp-seed",
+        plaintext=SEED,
+        envelope=seal_totp_seed(SHARED_KEY, SEED, account_ref=ACCOUNT),
+        open=opener(SHARED_KEY),
+        wrong_key=opener(OTHER_KEY),
+        context_swaps={"account_ref": opener(SHARED_KEY, "account/8")},
+        regions=_aead_regions(),
+    )
+
+
+def _enrolment() -> EnvelopeCase:
+    def opener(secret: bytes, account_ref: str = ACCOUNT) -> Opener:
+        def open_(envelope: bytes) -> bytes:
+            opened = open_enrolment(secret, envelope, account_ref=account_ref)
+            return opened.factor_key + opened.totp_seed
+
+        return open_
+
+    sealed = EnrolmentSecrets(totp_seed=SEED, factor_key=OTHER_KEY)
+    return EnvelopeCase(
+        name="enrolment",
+        plaintext=OTHER_KEY + SEED,
+        envelope=seal_enrolment(SHARED_KEY, sealed, account_ref=ACCOUNT),
+        open=opener(SHARED_KEY),
+        wrong_key=opener(OTHER_KEY),
+        context_swaps={"account_ref": opener(SHARED_KEY, "account/8")},
+        regions=_aead_regions(),
+    )
+
+
 BUILDERS: dict[str, Callable[[], EnvelopeCase]] = {
     "field": _field,
     "wrap": _wrap,
@@ -202,6 +246,8 @@ BUILDERS: dict[str, Callable[[], EnvelopeCase]] = {
     "password": _password,
     "session": _session,
     "local": _local,
+    "totp-seed": _totp_seed,
+    "enrolment": _enrolment,
 }
 AEAD_REGIONS = ("header", "nonce", "ciphertext", "tag")
 REGION_NAMES: dict[str, tuple[str, ...]] = {
@@ -211,6 +257,8 @@ REGION_NAMES: dict[str, tuple[str, ...]] = {
     "password": ("header", "params", "salt", "nonce", "ciphertext", "tag"),
     "session": AEAD_REGIONS,
     "local": AEAD_REGIONS,
+    "totp-seed": AEAD_REGIONS,
+    "enrolment": AEAD_REGIONS,
 }
 SWAP_NAMES: dict[str, tuple[str, ...]] = {
     "field": ("report_id", "field"),
@@ -219,6 +267,8 @@ SWAP_NAMES: dict[str, tuple[str, ...]] = {
     "password": (),
     "session": ("session_ref",),
     "local": ("context",),
+    "totp-seed": ("account_ref",),
+    "enrolment": ("account_ref",),
 }
 
 

@@ -20,6 +20,8 @@ KIND_OF = {
     "password": Kind.PASSWORD_LOCK,
     "session": Kind.SESSION,
     "local": Kind.LOCAL,
+    "totp-seed": Kind.TOTP_SEED,
+    "enrolment": Kind.ENROLMENT,
 }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from registry import db
 from registry.auth import recovery
+from registry.crypto import second_factor_key
 from registry.models import (
     Account,
     AuditEvent,
@@ -137,7 +138,7 @@ def test_removal_takes_everything_away_at_once(app: Flask, staff: StaffActions) 
     key = private_key_of(app, leaver)
     with app.app_context():
         session = db.session()
-        recovery.issue_codes(session, leaver.account_id)
+        recovery.issue_codes(session, leaver.account_id, second_factor_key(key))
         report = session.scalars(select(Report)).one()
         report.assignee_id = leaver.account_id
         session.commit()
