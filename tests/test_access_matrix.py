@@ -164,6 +164,12 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
         "/staff/people/{account_id}/reset",
         {"anonymous": LOGIN, "submitter": LOGIN, "admin": OPEN, "*": 404},
     ),
+    "people.unthrottle": (
+        "POST",
+        "/staff/people/{account_id}/unthrottle",
+        # Lifting a pause nobody is in changes nothing and goes back to the list.
+        {"anonymous": LOGIN, "submitter": LOGIN, "admin": 303, "*": 404},
+    ),
     "lang.set_language": ("GET", "/lang/en?next=/", {"*": 303}),
     # These end the visit; they run last for every role.
     "intake.leave": ("GET", "/leave", {"*": 303}),
