@@ -1,8 +1,9 @@
-"""Migration 0007 on a database holding messages and files from before it.
+"""Migrations 0007 and 0010 on a database holding rows from before them.
 
-Existing rows get their position in the report from the old, counting ids
-(the order they came in); PostgreSQL loses the id sequences; and the
-migration goes down and up again.
+0007: existing rows get their position in the report from the old, counting
+ids (the order they came in); PostgreSQL loses the id sequences.  0010: the
+tables keyed by report become WITHOUT ROWID on SQLite, stored in key order
+rather than the order reports came in.  Both go down and up again.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
 from registry.db import make_engine
 from registry.migrate import alembic_config
+from tests.sqlite_file import RawFile
 
 REPORT = (
     "INSERT INTO reports (id, public_id, status, urgent, region, received_on, language,"
@@ -101,5 +103,69 @@ def test_existing_rows_keep_their_order(empty_url: str) -> None:
         command.upgrade(cfg, "0007")
         with engine.connect() as conn:
             assert ("M6", 1, 5) in _positions(conn, "messages")
+    finally:
+        engine.dispose()
+
+
+# Tables 0010 rebuilds WITHOUT ROWID on SQLite, with a row each to put in.
+REBUILT = {
+    "sealed_fields": "INSERT INTO sealed_fields (report_id, name, ciphertext) VALUES (:r, 'n', :x)",
+    "report_violations": "INSERT INTO report_violations (report_id, code) VALUES (:r, 'torture')",
+    "report_flags": "INSERT INTO report_flags (report_id, code) VALUES (:r, 'child')",
+}
+# Reports in the order they were filed: not the order of their ids.
+FILED = (30, 10, 20)
+
+
+def _stored_reports(path: str, table: str) -> list[object]:
+    """Report ids of ``table``'s rows in the order its b-tree pages hold them."""
+    pages = RawFile.open(path)
+    try:
+        return [values[0] for _rowid, values in pages.records(table)]
+    finally:
+        pages.conn.close()
+
+
+def test_0010_stores_rows_in_key_order_not_filing_order(empty_url: str) -> None:
+    cfg = alembic_config(empty_url)
+    command.upgrade(cfg, "0009")
+    sqlite = empty_url.startswith("sqlite")
+    path = empty_url.removeprefix("sqlite:///")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            for report_id in FILED:
+                values = {"id": report_id, "public_id": f"R{report_id}", "key": b"k"}
+                conn.execute(text(REPORT), {**values, "lookup": os.urandom(32)})
+                for sql in REBUILT.values():
+                    # Long enough for overflow pages in a WITHOUT ROWID table.
+                    conn.execute(text(sql), {"r": report_id, "x": os.urandom(3000)})
+        with engine.connect() as conn:
+            rows = {t: sorted(conn.execute(text(f"SELECT * FROM {t}"))) for t in REBUILT}  # noqa: S608
+        if sqlite:
+            # Before: rowid tables, stored in filing order.
+            assert _stored_reports(path, "sealed_fields") == list(FILED)
+        command.upgrade(cfg, "0010")
+        engine.dispose()
+        inspector = inspect(engine)
+        for table in REBUILT:
+            with engine.connect() as conn:
+                assert sorted(conn.execute(text(f"SELECT * FROM {table}"))) == rows[table]  # noqa: S608
+            if sqlite:
+                assert inspector.get_table_options(table) == {"sqlite_with_rowid": False}
+                assert _stored_reports(path, table) == sorted(FILED), table
+        assert {i["name"] for i in inspector.get_indexes("report_violations")} == {
+            "ix_report_violations_code"
+        }
+        # Down: rowid tables again, their rowids given in key order.
+        command.downgrade(cfg, "0009")
+        engine.dispose()
+        with engine.connect() as conn:
+            for table in REBUILT:
+                assert sorted(conn.execute(text(f"SELECT * FROM {table}"))) == rows[table]  # noqa: S608
+            if sqlite:
+                by_rowid = conn.scalars(text("SELECT report_id FROM report_flags ORDER BY rowid"))
+                assert list(by_rowid) == sorted(FILED)
+        command.upgrade(cfg, "0010")
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.models.base import Base, RowId, random_row_id
+from registry.models.base import NO_ROWID, Base, RowId, random_row_id
 
 
 class Status(StrEnum):
@@ -125,6 +125,8 @@ class ReportViolation(Base):
     """A violation-type code attached to a report (plain, for filtering)."""
 
     __tablename__ = "report_violations"
+    # No counting rowid on SQLite: rows sit in (random report id) order (see NO_ROWID).
+    __table_args__ = NO_ROWID
 
     report_id: Mapped[int] = mapped_column(
         RowId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
@@ -136,6 +138,8 @@ class ReportFlag(Base):
     """A flag about the victim or the case (child, journalist, still detained…)."""
 
     __tablename__ = "report_flags"
+    # No counting rowid on SQLite: rows sit in (random report id) order (see NO_ROWID).
+    __table_args__ = NO_ROWID
 
     report_id: Mapped[int] = mapped_column(
         RowId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
@@ -147,6 +151,8 @@ class SealedField(Base):
     """One sealed field of a report: AEAD under the report's data key."""
 
     __tablename__ = "sealed_fields"
+    # No counting rowid on SQLite: rows sit in (random report id) order (see NO_ROWID).
+    __table_args__ = NO_ROWID
 
     report_id: Mapped[int] = mapped_column(
         RowId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
