@@ -51,6 +51,10 @@ class Argon2Params:
     @classmethod
     def decode(cls, data: bytes) -> Argon2Params:
         """Parse :meth:`encode`'s output; ValueError if the length or any value is out of range."""
+        # WHY check the length here: struct.error is no ValueError, and
+        # callers that refuse bad input by catching ValueError would let it through.
+        if len(data) != PARAMS_LENGTH:
+            raise ValueError("Argon2 parameters are 12 bytes")
         memory_kib, iterations, lanes = struct.unpack(_PARAMS_FORMAT, data)
         return cls(memory_kib=memory_kib, iterations=iterations, lanes=lanes)
 

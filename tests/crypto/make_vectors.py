@@ -1,0 +1,259 @@
+"""Write the frozen known-answer vectors of the registry's own envelope formats.
+
+Run once, from the project root::
+
+    .venv/bin/python tests/crypto/make_vectors.py
+
+It writes ``tests/crypto/vectors/registry-envelopes.json``, which is checked
+in and read by ``test_crypto_vectors.py``.  The file is append-only: this
+script keeps every vector already in it byte for byte and only adds vectors
+whose names are missing.  WHY: the vectors stand for envelopes already
+stored in deployments and in backups that recovery tools must open.  When a
+format changes, bump the envelope version (``registry.crypto.envelope``),
+keep the old opener, and add a vector under a new name; never regenerate an
+old one to make the test pass.
+
+Every input is fixed.  The random bytes a sealing function draws come from
+a fixed SHAKE-256 stream per vector, and the bytes actually drawn are
+stored with the vector, so the test can feed them back and check that
+sealing reproduces the envelope exactly.  HPKE draws its ephemeral key
+inside ``cryptography``, which takes no random source: those vectors are
+checked by opening only.  Argon2id costs are the smallest allowed (8 KiB,
+one pass) so the test stays fast; the costs travel in the envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from registry.crypto import (
+    Argon2Params,
+    derive_receipt_keys,
+    keypair_from_seed,
+    lock_private_key,
+    seal_field,
+    seal_for_session,
+    seal_local,
+    seal_stream,
+    seal_to_public_key,
+    wrap_data_key,
+)
+
+OUTPUT = Path(__file__).parent / "vectors" / "registry-envelopes.json"
+ABOUT = (
+    "Frozen known-answer vectors of Sviedka's envelope formats (registry/crypto). "
+    "Bytes are hex. 'rng' is the randomness the sealing function drew, in order. "
+    "Append-only: when a format changes, bump the envelope version and add a vector; "
+    "never regenerate an existing one. Written by tests/crypto/make_vectors.py."
+)
+CHEAP = Argon2Params(memory_kib=8, iterations=1)
+REPORT = "R7Q2MKX4P9TB"
+RECIPIENT_SEED = bytes(range(96))
+Vector = dict[str, Any]
+
+
+class RecordingRng:
+    """A fixed pseudo-random source (SHAKE-256 of a label) that keeps what it gave."""
+
+    def __init__(self, label: str) -> None:
+        self._label = f"sviedka envelope vectors/{label}".encode()
+        self.drawn = b""
+
+    def __call__(self, length: int) -> bytes:
+        """Return the next ``length`` bytes of the stream."""
+        start = len(self.drawn)
+        self.drawn = hashlib.shake_256(self._label).digest(start + length)
+        return self.drawn[start:]
+
+
+def _fixed(label: str, length: int) -> bytes:
+    return hashlib.shake_256(f"sviedka vector input/{label}".encode()).digest(length)
+
+
+def _keypair() -> Vector:
+    return {
+        "seed": RECIPIENT_SEED.hex(),
+        "public_key": keypair_from_seed(RECIPIENT_SEED).public.hex(),
+    }
+
+
+def _field() -> Vector:
+    rng, key = RecordingRng("field"), _fixed("field key", 32)
+    plaintext = "Назвы, імёны і месца: the narrative, sealed.".encode()
+    envelope = seal_field(key, plaintext, report_id=REPORT, field="narrative", rng=rng)
+    return {
+        "key": key.hex(),
+        "report_id": REPORT,
+        "field": "narrative",
+        "plaintext": plaintext.hex(),
+        "rng": rng.drawn.hex(),
+        "envelope": envelope.hex(),
+    }
+
+
+def _wrap() -> Vector:
+    data_key = _fixed("wrapped data key", 32)
+    public = keypair_from_seed(RECIPIENT_SEED).public
+    return {
+        "recipient_private_key": RECIPIENT_SEED.hex(),
+        "report_id": REPORT,
+        "plaintext": data_key.hex(),
+        "envelope": wrap_data_key(data_key, public, report_id=REPORT).hex(),
+    }
+
+
+def _to_public_key(purpose: str, text: str) -> Callable[[], Vector]:
+    def build() -> Vector:
+        public = keypair_from_seed(RECIPIENT_SEED).public
+        plaintext = text.encode()
+        envelope = seal_to_public_key(plaintext, public, report_id=REPORT, purpose=purpose)
+        return {
+            "recipient_private_key": RECIPIENT_SEED.hex(),
+            "report_id": REPORT,
+            "purpose": purpose,
+            "plaintext": plaintext.hex(),
+            "envelope": envelope.hex(),
+        }
+
+    return build
+
+
+def _password_lock() -> Vector:
+    rng = RecordingRng("password-lock")
+    private_key = _fixed("locked private key", 96)
+    # Composed "ä" and "ö": the opener must normalise to NFC as the sealer did.
+    password = "pässwörd Свядок 7"
+    envelope = lock_private_key(private_key, password, params=CHEAP, rng=rng)
+    return {
+        "password": password,
+        "memory_kib": CHEAP.memory_kib,
+        "iterations": CHEAP.iterations,
+        "lanes": CHEAP.lanes,
+        "plaintext": private_key.hex(),
+        "rng": rng.drawn.hex(),
+        "envelope": envelope.hex(),
+    }
+
+
+def _session() -> Vector:
+    rng = RecordingRng("session")
+    private_key, secret = _fixed("session private key", 96), _fixed("session secret", 32)
+    session_ref = hashlib.sha256(b"session id").digest()
+    envelope = seal_for_session(private_key, secret, session_ref=session_ref, rng=rng)
+    return {
+        "session_secret": secret.hex(),
+        "session_ref": session_ref.hex(),
+        "plaintext": private_key.hex(),
+        "rng": rng.drawn.hex(),
+        "envelope": envelope.hex(),
+    }
+
+
+def _local() -> Vector:
+    rng, key = RecordingRng("local"), _fixed("local key", 32)
+    plaintext = b"follow-up cookie secret"
+    envelope = seal_local(key, plaintext, context="followup", rng=rng)
+    return {
+        "key": key.hex(),
+        "context": "followup",
+        "plaintext": plaintext.hex(),
+        "rng": rng.drawn.hex(),
+        "envelope": envelope.hex(),
+    }
+
+
+def _stream(label: str, size: int) -> Callable[[], Vector]:
+    def build() -> Vector:
+        rng, key = RecordingRng(label), _fixed("stream key", 32)
+        plaintext = _fixed(f"{label} plaintext", size)
+        sink = io.BytesIO()
+        info = seal_stream(
+            key,
+            io.BytesIO(plaintext),
+            sink,
+            report_id=REPORT,
+            attachment_id="A4TQ9MZ2K7XW",
+            chunk_size=1024,
+            rng=rng,
+        )
+        return {
+            "key": key.hex(),
+            "report_id": REPORT,
+            "attachment_id": "A4TQ9MZ2K7XW",
+            "chunk_size": 1024,
+            "plaintext": plaintext.hex(),
+            "sha256": info.sha256_hex,
+            "rng": rng.drawn.hex(),
+            "envelope": sink.getvalue().hex(),
+        }
+
+    return build
+
+
+def _receipt() -> Vector:
+    salt = _fixed("deployment receipt salt", 16)
+    receipt = "7XK2-M9QT-4BHW-ZP3R-0CNA"
+    keys = derive_receipt_keys(receipt, salt=salt, params=CHEAP)
+    return {
+        "receipt": receipt,
+        # As a person may type it: lower case, spaces, O for 0.
+        "typed": "7xk2 m9qt 4bhw zp3r ocna",
+        "salt": salt.hex(),
+        "memory_kib": CHEAP.memory_kib,
+        "iterations": CHEAP.iterations,
+        "lanes": CHEAP.lanes,
+        "lookup_id": keys.lookup_id.hex(),
+        "private_key": keys.keypair.private.hex(),
+        "public_key_sha256": hashlib.sha256(keys.keypair.public).hexdigest(),
+    }
+
+
+# name -> (what the vector pins, builder).  Names never change meaning.
+BUILDERS: dict[str, tuple[str, Callable[[], Vector]]] = {
+    "keypair-v1": ("KEYPAIR", _keypair),
+    "field-v1": ("FIELD", _field),
+    "wrap-v1": ("WRAP", _wrap),
+    "inbox-message-v1": ("SUBMITTER_MESSAGE", _to_public_key("inbox:M3KD8QZ1TX6V", "Dodam…")),
+    "submitter-reply-v1": (
+        "SUBMITTER_MESSAGE",
+        _to_public_key("submitter:M7PW2RZ9KD4Q", "Мы атрымалі ваша паведамленне."),
+    ),
+    "password-lock-v1": ("PASSWORD_LOCK", _password_lock),
+    "session-v1": ("SESSION", _session),
+    "local-v1": ("LOCAL", _local),
+    "stream-v1": ("STREAM", _stream("stream", 2500)),
+    "stream-chunk-boundary-v1": ("STREAM", _stream("stream-boundary", 2048)),
+    "stream-empty-v1": ("STREAM", _stream("stream-empty", 0)),
+    "receipt-v1": ("RECEIPT", _receipt),
+}
+
+
+def main() -> int:
+    """Add the missing vectors to OUTPUT; never touch the ones already there."""
+    existing: list[Vector] = []
+    if OUTPUT.exists():
+        existing = json.loads(OUTPUT.read_text(encoding="utf-8"))["vectors"]
+    have = {vector["name"] for vector in existing}
+    added = [
+        {"name": name, "pins": pins, **build()}
+        for name, (pins, build) in BUILDERS.items()
+        if name not in have
+    ]
+    if not added:
+        print(f"{OUTPUT}: all {len(existing)} vectors present, nothing written")
+        return 0
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    document = {"about": ABOUT, "vectors": existing + added}
+    OUTPUT.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{OUTPUT}: added {', '.join(vector['name'] for vector in added)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
