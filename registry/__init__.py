@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from config import ROOT, Config
-from registry import db, extensions, i18n, labels, security
+from registry import db, extensions, i18n, labels, routing, security
 from registry.attachments import upload
 from registry.kdf_slots import KdfSlots
 from registry.keyring import load_keyring
@@ -52,6 +52,7 @@ def create_app(cfg: Config | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     security.init_app(app)
+    routing.init_app(app)
     upload.init_app(app)
     _register_blueprints(app)
     return app

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 
 from config import ROOT
+from registry.redirects import safe_next
 
 LANGUAGES: tuple[str, ...] = ("be", "ru", "en")
 LANGUAGE_NAMES = {"be": "Беларуская", "ru": "Русский", "en": "English"}
@@ -34,22 +35,12 @@ def current_language() -> str:
     return locale.language if locale is not None else FALLBACK
 
 
-def safe_next(target: str | None) -> str:
-    """A local path to return to; anything else becomes ``/``.
-
-    Only same-site paths are followed, so the switcher cannot be used as an
-    open redirect to a phishing page.
-    """
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
 @bp.get("/lang/<code>")
 def set_language(code: str) -> ResponseReturnValue:
     """Remember the chosen language and go back."""
     if code not in LANGUAGES:
         abort(404)
+    # Only same-site paths: the switcher must not be an open redirect.
     response = redirect(safe_next(request.args.get("next")), code=303)
     response.set_cookie(
         COOKIE,

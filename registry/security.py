@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from flask import Flask, Response, abort, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -127,7 +127,12 @@ def _headers(response: Response) -> Response:
     onion = current_app.extensions["registry.config"].onion_address
     if onion:
         # Tor Browser offers the onion address: traffic then never leaves Tor.
-        path = request.full_path if request.query_string else request.path
+        # WHY re-encode: ``request.path`` is percent-decoded, so "%0d%0a" in
+        # the address would put a line break into the header (a 500, or a
+        # split header); encoded, the value is plain ASCII.
+        path = quote(request.path, safe="/:@!$&'()*+,;=~")
+        if request.query_string:
+            path += "?" + quote(request.query_string, safe="/?:@!$&'()*+,;=~%")
         headers["Onion-Location"] = f"http://{onion}{path}"
     # No server banner (Werkzeug or gunicorn version) helps an attacker.
     headers.pop("Server", None)

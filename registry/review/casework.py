@@ -18,6 +18,7 @@ from registry import db
 from registry.auth import loader
 from registry.models import Report
 from registry.review import coding, links, service, triage
+from registry.routing import MAX_INTEGER_ID
 
 bp = Blueprint("casework", __name__, url_prefix="/review/case")
 
@@ -67,7 +68,12 @@ def _change(
 def _int(name: str) -> int | None:
     value = request.form.get(name, "")
     # isascii: "²".isdigit() is true, but int() refuses it.
-    return int(value) if value.isascii() and value.isdigit() else None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    # A number past the id column's range is nobody (-1 is no id either);
+    # passed on, the database would fail on it (a 500) instead of finding
+    # no one.  The length check comes first: int() refuses 4,300 digits.
+    return int(value) if len(value) <= 10 and int(value) <= MAX_INTEGER_ID else -1
 
 
 @bp.post("/<public_id>/status")
