@@ -109,6 +109,7 @@ def multipart(
 
 
 def _form_fields(token: str) -> list[tuple[str, str]]:
+    """The report form's fields (metadata removal ticked), with ``token``."""
     return [
         ("csrf_token", token),
         ("narrative", NARRATIVE_TEXT),
@@ -213,6 +214,7 @@ def _kib(pid: int, name: str) -> int:
 
 
 def _max_mib(pids: list[int], name: str) -> float:
+    """The largest ``/proc/<pid>/status`` figure ``name`` of ``pids``, in MiB."""
     return max((_kib(pid, name) for pid in pids), default=0) / 1024
 
 

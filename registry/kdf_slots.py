@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from registry.slots import Busy, Slots
+
+__all__ = ["Busy", "KdfSlots"]
 
 
-class Busy(Exception):
-    """Too many receipt derivations are running; try again shortly."""
-
-
-class KdfSlots:
+class KdfSlots(Slots):
     """A few slots for the memory-hard receipt KDF.
 
     Bounding how many derivations run at once keeps a flood of submissions
@@ -19,17 +15,3 @@ class KdfSlots:
     starving the reviewers' requests.  Past ``wait`` seconds the caller
     answers 503 in the person's language.
     """
-
-    def __init__(self, size: int, wait: float) -> None:
-        self._semaphore = threading.BoundedSemaphore(size)
-        self._wait = wait
-
-    @contextmanager
-    def hold(self) -> Iterator[None]:
-        """Run the body in one slot, or raise :class:`Busy`."""
-        if not self._semaphore.acquire(timeout=self._wait):
-            raise Busy()
-        try:
-            yield
-        finally:
-            self._semaphore.release()

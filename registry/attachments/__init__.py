@@ -3,9 +3,13 @@
 * :mod:`registry.attachments.sniff`: the media type from the first bytes,
   from an allowlist (never from the name or the browser's claim);
 * :mod:`registry.attachments.scrub`: photos re-encoded without location and
-  camera data;
+  camera data, within the bounds :mod:`registry.attachments.imageplan`
+  sets from the headers (:mod:`registry.attachments.jpeghead` reads a
+  JPEG's); :mod:`registry.attachments.plainreader` feeds them the sealed
+  upload a chunk at a time;
 * sealing is :func:`registry.crypto.seal_stream` (chunked, never whole in
-  memory); :mod:`registry.attachments.storage` keeps the sealed blobs.
+  memory); :mod:`registry.attachments.storage` keeps the sealed blobs, and
+  :mod:`registry.attachments.sweep` removes those of dead uploads.
 
 WHY nothing is re-exported here: ``sniff`` is both a module and its main
 function, and importing this package must not pull in Pillow for code that

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_babel import gettext as _
 
 from config import Config
-from registry.attachments.service import AttachmentRejected, Prepared, prepare
+from registry.attachments.imageplan import CleaningBudget
+from registry.attachments.service import AttachmentRejected, CleaningLimits, Prepared, prepare
 from registry.attachments.storage import BlobStore
-from registry.attachments.upload import SealedUpload
+from registry.attachments.upload import SealedUpload, image_slots
 
 
 def files_hint(cfg: Config) -> str:
@@ -36,6 +37,18 @@ def rejection(bad: AttachmentRejected, cfg: Config) -> str:
             "“%(name)s” is not a photo, PDF, audio, video or plain text file.", name=bad.name
         ),
         "image": _("“%(name)s” could not be read as a picture.", name=bad.name),
+        "too-large": _(
+            "“%(name)s” is too large a picture for its location data to be removed here. "
+            "Send a smaller copy (for example a screenshot or a JPEG), or untick “Remove "
+            "location and camera data”.",
+            name=bad.name,
+        ),
+        "budget": _(
+            "The photos are too large together for their location data to be removed in one "
+            "go (“%(name)s” did not fit). Send fewer photos at a time: more files can be "
+            "added later with the receipt.",
+            name=bad.name,
+        ),
         "uncleanable": _(
             "Location data cannot be removed from “%(name)s” (HEIC format). Send it as JPEG "
             "(for example as a screenshot), or untick “Remove location and camera data”.",
@@ -50,8 +63,28 @@ def rejection(bad: AttachmentRejected, cfg: Config) -> str:
     )
 
 
+def busy_cleaning() -> str:
+    """Why files were not added when the worker was too busy to clean photos."""
+    message: str = _(
+        "The site is very busy right now and could not remove the location data from the "
+        "photos. Nothing was stored; please choose the files again in a minute."
+    )
+    return message
+
+
 def prepared_files(field_name: str, store: BlobStore, *, remove_metadata: bool) -> list[Prepared]:
-    """Check every file of a multipart field; raise on the first refused one."""
+    """Check every file of a multipart field; raise on the first refused one.
+
+    Photos are cleaned (when ``remove_metadata``) within one budget for the
+    whole request, so ten large photos cost a worker no more than a few
+    seconds; raises Busy when the worker's cleaning slots stay taken.
+    """
+    cfg = current_app.extensions["registry.config"]
+    cleaning = (
+        CleaningLimits(CleaningBudget(cfg.image_clean_budget_ms), image_slots())
+        if remove_metadata
+        else None
+    )
     files = []
     for storage in request.files.getlist(field_name):
         upload = storage.stream
@@ -59,7 +92,5 @@ def prepared_files(field_name: str, store: BlobStore, *, remove_metadata: bool) 
             continue
         if not storage.filename and upload.size == 0:
             continue  # the field was left empty
-        files.append(
-            prepare(upload, storage.filename or "", store, remove_metadata=remove_metadata)
-        )
+        files.append(prepare(upload, storage.filename or "", store, cleaning=cleaning))
     return files

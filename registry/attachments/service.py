@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.attachments.imageplan import CleaningBudget, OverBudget, TooLarge
+from registry.attachments.plainreader import SealedReader
 from registry.attachments.sniff import SNIFF_BYTES
 from registry.attachments.sniff import sniff as sniff_media_type
 from registry.attachments.storage import BlobStore
@@ -21,15 +26,28 @@ from registry.crypto import (
     open_with_private_key,
     seal_to_public_key,
 )
-from registry.crypto.stream import StreamSealer
+from registry.crypto.stream import DEFAULT_CHUNK_SIZE, StreamSealer
 from registry.models import Attachment, Report, SealedField
 from registry.positions import next_position
+from registry.slots import Slots
 
 FILE_NAME_MAX = 200
 # Photo formats the scrubber can re-encode without metadata.
 SCRUBBABLE = frozenset({"image/jpeg", "image/png", "image/webp"})
 # Photo formats accepted but not cleanable here (Pillow cannot write HEIC).
 UNCLEANABLE_PHOTOS = frozenset({"image/heic"})
+
+
+@dataclass
+class CleaningLimits:
+    """What cleaning the photos of one request may take: its budget, the worker's slots."""
+
+    budget: CleaningBudget
+    slots: Slots
+
+    def slot(self) -> AbstractContextManager[None]:
+        """One of the worker's cleaning slots (raises Busy when none frees up)."""
+        return self.slots.hold()
 
 
 class AttachmentRejected(ValueError):
@@ -76,14 +94,16 @@ class AttachmentView:
 
 
 def prepare(
-    upload: SealedUpload, name: str, store: BlobStore, *, remove_metadata: bool
+    upload: SealedUpload, name: str, store: BlobStore, *, cleaning: CleaningLimits | None
 ) -> Prepared:
     """Check an upload by its content and, for photos, remove location data.
 
     The type comes from the first bytes (never from the name or the
-    browser's claim).  When the person chose it, a photo is decoded and
-    re-encoded without EXIF/XMP/GPS, and sealed again; the original's
-    SHA-256 is kept (sealed) for the chain of custody.
+    browser's claim).  When the person chose it (``cleaning`` given), a
+    photo is decoded and re-encoded without EXIF/XMP/GPS within the
+    request's budget and one of the worker's slots, and sealed again; the
+    original's SHA-256 is kept (sealed) for the chain of custody.  Raises
+    AttachmentRejected, or Busy when no cleaning slot freed up in time.
     """
     info = upload.finish()
     name = (name or "").strip()[-FILE_NAME_MAX:] or "file"
@@ -95,46 +115,69 @@ def prepare(
     if media_type is None:
         raise AttachmentRejected("type", name)
     prepared = Prepared(upload, name, media_type, info.sha256_hex, info.plaintext_size, False)
-    if remove_metadata and media_type in UNCLEANABLE_PHOTOS:
+    if cleaning is not None and media_type in UNCLEANABLE_PHOTOS:
         # The person asked for location data to be removed and we cannot do
         # it for this format: refuse rather than store the GPS tag silently.
         raise AttachmentRejected("uncleanable", name)
-    if remove_metadata and media_type in SCRUBBABLE:
-        _scrub(prepared, store)
+    if cleaning is not None and media_type in SCRUBBABLE:
+        _scrub(prepared, store, cleaning)
     return prepared
 
 
-def _scrub(prepared: Prepared, store: BlobStore) -> None:
-    upload = prepared.upload
-    with store.incoming_path(upload.blob).open("rb") as sealed:
-        # A photo is bounded by the pixel limit of the scrubber; it is held
-        # in memory only, never written in the clear.
-        original = b"".join(
-            open_stream(
-                upload.key, sealed, report_id=UPLOAD_CONTEXT, attachment_id=upload.attachment_id
-            )
-        )
+def _scrub(prepared: Prepared, store: BlobStore, cleaning: CleaningLimits) -> None:
     from registry.attachments.scrub import scrub_image
 
-    try:
-        cleaned = scrub_image(original, prepared.media_type)
-    except (ValueError, RuntimeError):
-        raise AttachmentRejected("image", prepared.name) from None
+    upload = prepared.upload
+    with store.incoming_path(upload.blob).open("rb") as sealed:
+
+        def chunks() -> Generator[bytes, None, None]:
+            sealed.seek(0)
+            yield from open_stream(
+                upload.key, sealed, report_id=UPLOAD_CONTEXT, attachment_id=upload.attachment_id
+            )
+
+        # WHY read through the sealed blob: the original is never written in
+        # the clear, and never held whole in memory either (a 50 MB file
+        # would add 50 MB to the decoded pixels); one chunk at a time.
+        reader = SealedReader(chunks, prepared.size)
+        with io.BufferedReader(reader, DEFAULT_CHUNK_SIZE) as source:
+            try:
+                cleaned = scrub_image(
+                    source, prepared.media_type, budget=cleaning.budget, slot=cleaning.slot()
+                )
+            except OverBudget:
+                raise AttachmentRejected("budget", prepared.name) from None
+            except TooLarge:
+                raise AttachmentRejected("too-large", prepared.name) from None
+            except (ValueError, RuntimeError):
+                raise AttachmentRejected("image", prepared.name) from None
     # A fresh key for the cleaned copy: the original was sealed under the
     # upload's key, and nobody who can open the kept file may be able to
     # open a stray copy of the original with it.
-    upload.key = os.urandom(32)
-    new_blob, sink = store.new_incoming()
-    with sink:
-        sealer = StreamSealer(
-            upload.key, sink, report_id=UPLOAD_CONTEXT, attachment_id=upload.attachment_id
-        )
-        sealer.write(cleaned)
-        sealer.finish()
-    store.shred_incoming(upload.blob)
-    upload.blob = new_blob
+    key = os.urandom(32)
+    cleaned_blob = store.new_incoming()
+    try:
+        _seal_into(cleaned_blob.sink, cleaned, key, upload.attachment_id)
+        cleaned_blob.finish()
+    except BaseException:
+        store.discard_incoming([cleaned_blob.name])
+        cleaned_blob.release()
+        raise
+    upload.key = key
+    original = upload.replace_blob(cleaned_blob)
+    store.shred_incoming(original.name)
+    original.release()
     prepared.size = len(cleaned)
     prepared.scrubbed = True
+
+
+def _seal_into(sink: BinaryIO, data: bytes, key: bytes, attachment_id: str) -> None:
+    sealer = StreamSealer(key, sink, report_id=UPLOAD_CONTEXT, attachment_id=attachment_id)
+    view = memoryview(data)
+    # A chunk at a time: the sealer's buffer never holds a second copy.
+    for start in range(0, len(view), DEFAULT_CHUNK_SIZE):
+        sealer.write(bytes(view[start : start + DEFAULT_CHUNK_SIZE]))
+    sealer.finish()
 
 
 def _purpose(kind: str, attachment_id: str) -> str:

@@ -4,17 +4,70 @@ Only ciphertext is ever written here.  A blob is written under ``tmp/``
 while the upload streams in and moved into place only when the report's
 transaction is about to commit; anything left in ``tmp/`` (a failed or
 interrupted submission) is swept away, so no orphan blob survives.
+
+WHY incoming blobs are locked: an upload over Tor may stream for an hour,
+and a finished one may still wait for its request to commit, so no age
+tells a live blob from a dead one.  The process writing a blob holds an
+exclusive ``flock`` on it from creation until its request ends; the sweep
+deletes only blobs it can lock itself.  The kernel drops a process's locks
+the moment it dies, however it dies (crash, SIGKILL, a worker recycled), so
+exactly the blobs of dead uploads are swept, by any process of the site.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
+
+# How often a new blob name is tried when a sweep deleted the file between
+# its creation and its lock (each try takes a fresh random name).
+_CREATE_TRIES = 5
+
+
+def midnight() -> int:
+    """Midnight UTC of today, as a Unix time (for file times that date nothing)."""
+    return int(time.time()) // 86400 * 86400
+
+
+class IncomingBlob:
+    """A blob being written under ``tmp/``, locked against the sweep until released."""
+
+    def __init__(self, name: str, path: Path, sink: BinaryIO, lock_fd: int) -> None:
+        self.name = name
+        self.path = path
+        self.sink = sink
+        self._lock_fd: int | None = lock_fd
+
+    def finish(self) -> None:
+        """Close the writer and set the file's times to midnight UTC.
+
+        WHY: a finished blob may wait in ``tmp/`` for its request to commit,
+        or be left there by a process that dies; its modification time would
+        otherwise say to the second when a person's upload ended (promise 3).
+        """
+        if not self.sink.closed:
+            self.sink.close()
+        stamp = midnight()
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(self.path, (stamp, stamp))
+
+    def release(self) -> None:
+        """Close the writer and drop the lock (at the end of the request; idempotent).
+
+        Call it only after the blob was kept or deleted: once released, an
+        incoming blob is the sweep's.
+        """
+        if not self.sink.closed:
+            self.sink.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
 
 class BlobStore:
@@ -30,12 +83,30 @@ class BlobStore:
         for path in (self.root, self.incoming, self.kept):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
-    def new_incoming(self) -> tuple[str, BinaryIO]:
-        """A fresh blob name and a file open for writing in ``tmp/``."""
+    def new_incoming(self) -> IncomingBlob:
+        """A fresh blob in ``tmp/``, open for writing and locked by this process."""
         self.ensure()
-        name = secrets.token_hex(16)
-        fd = os.open(self.incoming / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        return name, os.fdopen(fd, "wb")
+        for _ in range(_CREATE_TRIES):
+            name = secrets.token_hex(16)
+            path = self.incoming / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                # Blocks only while a sweep holds this new file (microseconds).
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # WHY check after locking: a sweep may have locked and deleted
+                # the file between its creation and this lock; writing into
+                # that unlinked file would lose the upload, so take a new name.
+                if _same_file(path, fd):
+                    # WHY a duplicate descriptor: it shares the lock, so the
+                    # lock outlives the writer, which closes when the stream
+                    # ends while the request may still be running.
+                    lock_fd = os.dup(fd)
+                    return IncomingBlob(name, path, os.fdopen(fd, "wb"), lock_fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+        raise OSError("no incoming blob could be created")
 
     def incoming_path(self, name: str) -> Path:
         """Where an incoming blob is being written."""
@@ -49,8 +120,8 @@ class BlobStore:
         """
         target = self.kept / _checked(name)
         os.replace(self.incoming / _checked(name), target)
-        midnight = int(time.time()) // 86400 * 86400
-        os.utime(target, (midnight, midnight))
+        stamp = midnight()
+        os.utime(target, (stamp, stamp))
 
     def shred_incoming(self, name: str) -> None:
         """Overwrite an incoming blob with zeros, then delete it (best effort)."""
@@ -79,22 +150,69 @@ class BlobStore:
         return (self.kept / _checked(name)).open("rb")
 
     def sweep_incoming(self) -> int:
-        """Delete every leftover incoming blob; return how many."""
-        if not self.incoming.exists():
+        """Delete the incoming blobs of dead uploads; return how many.
+
+        A blob some live process holds (streaming, or waiting for its request
+        to commit) is left alone, whatever its age.  WHY unlink without
+        zero-filling first: a leftover is ciphertext under a key that lived
+        only in the memory of the process that died, so it opens for nobody;
+        overwriting it would let anyone who starts and drops uploads make the
+        server write every byte twice (and on SSDs and journaling file
+        systems promises nothing anyway).
+        """
+        try:
+            entries = [entry.name for entry in os.scandir(self.incoming)]
+        except FileNotFoundError:
             return 0
-        leftovers = list(self.incoming.iterdir())
-        for path in leftovers:
-            path.unlink(missing_ok=True)
-        return len(leftovers)
+        return sum(_sweep_one(self.incoming / name) for name in entries if _is_name(name))
 
     def kept_names(self) -> set[str]:
         """Names of all kept blobs (for finding orphans)."""
         return {p.name for p in self.kept.iterdir()} if self.kept.exists() else set()
 
 
+def _sweep_one(path: Path) -> bool:
+    try:
+        # O_NOFOLLOW and O_NONBLOCK: a planted link or FIFO is never followed
+        # or waited on (and is then not ours to delete: the lock check fails).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False  # gone already (kept, discarded or swept by another worker)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live upload holds it
+        # WHY check the name still points at the file locked: it may have been
+        # kept (moved to blobs/) or deleted after it was listed; only the very
+        # file in tmp/ that nobody holds is deleted.  The unlink happens while
+        # the lock is held, so no writer can take the file in between.
+        if not _same_file(path, fd):
+            return False
+        path.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _is_name(name: str) -> bool:
+    return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
+
 def _checked(name: str) -> str:
     # Names are ours (hex); refusing anything else rules out path traversal
     # even if a database row were tampered with.
-    if len(name) != 32 or any(c not in "0123456789abcdef" for c in name):
+    if not _is_name(name):
         raise ValueError("bad blob name")
     return name

@@ -6,20 +6,27 @@ before reading it.  :class:`SealingRequest` answers with a
 it arrives and writes only ciphertext into the blob store's ``tmp/``.  It
 keeps the first bytes (for content sniffing), the size and the SHA-256 of
 the original.  Whatever is not kept by the end of the request is deleted.
+
+Each incoming blob stays locked from its creation until the request ends,
+so the sweep of abandoned uploads (:mod:`registry.attachments.sweep`) never
+takes a blob that is still streaming or waiting for its request to commit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, BinaryIO
 
 from flask import Request, current_app, g
 
 from registry.attachments.sniff import SNIFF_BYTES
-from registry.attachments.storage import BlobStore
+from registry.attachments.storage import BlobStore, IncomingBlob
+from registry.attachments.sweep import IncomingSweeper
 from registry.crypto import StreamInfo
 from registry.crypto.stream import StreamSealer
 from registry.ids import new_public_id
+from registry.slots import Slots
 
 # The stream is bound to its attachment id; the file key itself is bound to
 # the report when it is sealed to the report's inbox key.
@@ -34,9 +41,9 @@ class SealedUpload:
     def __init__(self, store: BlobStore, max_bytes: int, *, over_count: bool = False) -> None:
         self.key = os.urandom(32)
         self.attachment_id = new_public_id()
-        self.blob, self._sink = store.new_incoming()
+        self.incoming = store.new_incoming()
         self._sealer = StreamSealer(
-            self.key, self._sink, report_id=UPLOAD_CONTEXT, attachment_id=self.attachment_id
+            self.key, self.incoming.sink, report_id=UPLOAD_CONTEXT, attachment_id=self.attachment_id
         )
         self._max_bytes = max_bytes
         self.head = b""
@@ -46,6 +53,16 @@ class SealedUpload:
         # The rest of the body is still read, so the form comes back filled
         # in with a message instead of a bare error page.
         self.refused: str | None = "count" if over_count else None
+
+    @property
+    def blob(self) -> str:
+        """The name of the blob that holds this upload now."""
+        return self.incoming.name
+
+    def replace_blob(self, incoming: IncomingBlob) -> IncomingBlob:
+        """Hold ``incoming`` (a finished, cleaned copy) instead; return the old blob."""
+        old, self.incoming = self.incoming, incoming
+        return old
 
     def write(self, data: bytes) -> int:
         """Seal ``data``; refuse the request once the file is too large."""
@@ -65,10 +82,10 @@ class SealedUpload:
         return 0
 
     def finish(self) -> StreamInfo:
-        """Seal the last chunk and close the blob (idempotent)."""
+        """Seal the last chunk and close the blob, dated midnight (idempotent)."""
         if self.info is None:
             self.info = self._sealer.finish()
-            self._sink.close()
+            self.incoming.finish()
         return self.info
 
     def read(self, size: int = -1) -> bytes:
@@ -77,8 +94,16 @@ class SealedUpload:
 
     def close(self) -> None:
         """Close the blob file (the request's end discards it unless kept)."""
-        if not self._sink.closed:
-            self._sink.close()
+        if not self.incoming.sink.closed:
+            self.incoming.sink.close()
+
+    def discard(self, store: BlobStore) -> None:
+        """Delete the blob unless it was kept, then let go of its lock."""
+        # Deleted before the lock is dropped: an unlocked blob is the sweep's.
+        try:
+            store.discard_incoming([self.blob])
+        finally:
+            self.incoming.release()
 
 
 class SealingRequest(Request):
@@ -121,9 +146,19 @@ def allow_large_body() -> None:
 def discard_unkept(_exc: BaseException | None = None) -> None:
     """At the end of every request, delete incoming blobs nobody kept."""
     uploads: list[SealedUpload] = g.pop("uploads", [])
+    store = blob_store()
     for upload in uploads:
-        upload.close()
-    blob_store().discard_incoming(u.blob for u in uploads)
+        # Every one, whatever happens to the others: a lock left held would
+        # keep its blob from the sweep for the life of the worker, and a
+        # blob that could not be deleted here is unlocked, so swept later.
+        with contextlib.suppress(OSError):
+            upload.discard(store)
+
+
+def image_slots() -> Slots:
+    """This worker's bound on photos being cleaned at once."""
+    slots: Slots = current_app.extensions["registry.image_slots"]
+    return slots
 
 
 def init_app(app: Any) -> None:
@@ -132,6 +167,16 @@ def init_app(app: Any) -> None:
     store = BlobStore(cfg.storage_dir)
     store.ensure()
     app.extensions["registry.blobs"] = store
+    # WHY a bound per worker: a decoded photo takes up to ~100 MB and a
+    # second of a core; the upload threads must not clean dozens at once.
+    app.extensions["registry.image_slots"] = Slots(
+        cfg.image_clean_slots, cfg.image_clean_wait_seconds
+    )
+    sweeper = IncomingSweeper(store, cfg.incoming_sweep_seconds)
+    # At start: the leftovers of a worker that died are swept by the one
+    # that replaces it.
+    sweeper.sweep_if_due()
     app.request_class = SealingRequest
     app.before_request_funcs.setdefault(None, []).insert(0, allow_large_body)
+    app.before_request(sweeper.sweep_if_due)
     app.teardown_request(discard_unkept)

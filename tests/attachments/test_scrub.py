@@ -297,7 +297,7 @@ def test_unsupported_types(media_type: str) -> None:
 def test_metadata_left_in_the_output_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Should a Pillow release copy metadata over, scrub_image refuses to return it."""
     dirty = _dirty_jpeg()
-    monkeypatch.setattr(scrub, "_reencode", lambda data, image_format: dirty)
+    monkeypatch.setattr(scrub, "_reencode", lambda *_args: dirty)
     with pytest.raises(RuntimeError, match="metadata survived"):
         scrub_image(dirty, "image/jpeg")
 
