@@ -49,6 +49,22 @@ class Config:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     invite_valid_hours: int = 72
+    # Staff login throttling, kept in the database so every worker shares it
+    # (registry.auth.throttle).  After this many failures in a row for a
+    # typed email (or wrong codes after the right password) every attempt is
+    # refused unchecked for login_first_wait_seconds; each further failure
+    # doubles the wait up to login_longest_wait_seconds.  WHY an hour: it
+    # leaves a guesser ~24 tries a day per account (nothing against a
+    # 12-character password; ~3e-6 per try against a TOTP code, while the
+    # audit log and the people page show the attack); longer would let anyone
+    # who knows a colleague's email lock them out for longer.
+    login_free_attempts: int = 5
+    login_first_wait_seconds: int = 60
+    login_longest_wait_seconds: int = 3600
+    # Counters without a failure for this long are forgotten.
+    login_forget_hours: int = 24
+    # Idle counters kept at most (random emails must not grow the table).
+    login_throttle_rows: int = 10_000
     # How old a worker's bitmap snapshot of the plain queue columns may be
     # before it is rebuilt in the background (codes only, never search
     # text).  A build of 100,000 reports takes ~0.6 s (bench/README.md), so
@@ -58,6 +74,17 @@ class Config:
     storage_dir: Path = ROOT / "storage"
     attachment_max_files: int = 10
     attachment_max_bytes: int = 50 * 1024 * 1024
+    # Cleaning photos (registry.attachments.imageplan): what one request may
+    # spend on it in all, as estimated CPU milliseconds on the 2-core
+    # reference machine (one photo alone is held to 1,000), how many photos
+    # a worker cleans at once (~100 MB each), and how long a request waits
+    # for that before answering 503 with the person's text kept.
+    image_clean_budget_ms: int = 4000
+    image_clean_slots: int = 1
+    image_clean_wait_seconds: float = 10.0
+    # How often each worker looks for incoming blobs of dead uploads (at
+    # start, then at most this often, on a request).
+    incoming_sweep_seconds: float = 300.0
     # Flask-Limiter storage: "memory://" embedded, "redis://…" in production.
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
@@ -82,7 +109,7 @@ class Config:
     # ``idle_timeout_seconds`` for the next byte of a body, or for a slow
     # reader to take the next piece of a response.
     serve_threads: int = 8
-    upload_threads: int = 32
+    upload_threads: int = 64
     head_timeout_seconds: float = 30.0
     idle_timeout_seconds: float = 120.0
     testing: bool = False
@@ -100,6 +127,16 @@ class Config:
             storage_dir=Path(_env("STORAGE_DIR", str(base.storage_dir))),
             attachment_max_files=int(_env("ATTACHMENT_MAX_FILES", str(base.attachment_max_files))),
             attachment_max_bytes=int(_env("ATTACHMENT_MAX_BYTES", str(base.attachment_max_bytes))),
+            image_clean_budget_ms=int(
+                _env("IMAGE_CLEAN_BUDGET_MS", str(base.image_clean_budget_ms))
+            ),
+            image_clean_slots=int(_env("IMAGE_CLEAN_SLOTS", str(base.image_clean_slots))),
+            image_clean_wait_seconds=float(
+                _env("IMAGE_CLEAN_WAIT_SECONDS", str(base.image_clean_wait_seconds))
+            ),
+            incoming_sweep_seconds=float(
+                _env("INCOMING_SWEEP_SECONDS", str(base.incoming_sweep_seconds))
+            ),
             base_url=_env("BASE_URL", base.base_url).rstrip("/"),
             password_memory_kib=int(_env("PASSWORD_MEMORY_KIB", str(base.password_memory_kib))),
             password_iterations=int(_env("PASSWORD_ITERATIONS", str(base.password_iterations))),
@@ -110,6 +147,9 @@ class Config:
             escrow_iterations=int(_env("ESCROW_ITERATIONS", str(base.escrow_iterations))),
             session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", "30")),
             session_absolute_hours=int(_env("SESSION_ABSOLUTE_HOURS", "12")),
+            login_free_attempts=max(int(_env("LOGIN_FREE_ATTEMPTS", "5")), 1),
+            login_first_wait_seconds=max(int(_env("LOGIN_FIRST_WAIT_SECONDS", "60")), 1),
+            login_longest_wait_seconds=max(int(_env("LOGIN_LONGEST_WAIT_SECONDS", "3600")), 1),
             queue_counts_seconds=float(_env("QUEUE_COUNTS_SECONDS", "30")),
             ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             secure_cookies=_env("SECURE_COOKIES", "0") == "1",

@@ -4,7 +4,9 @@ a. in process: seal+store vs plain store, and the breakdown of a submission;
 b. HTTP: concurrent submissions through gunicorn (2 workers);
 c. HTTP: queue pages (filters, counts, sorts), searches and case pages with 100,000
    reports stored, worker memory; in process: uncached counts and search cost;
-d. HTTP: submissions with a 5 MiB file, and worker memory while 5 / 50 MiB stream in.
+d. HTTP: submissions with a 5 MiB file, and worker memory while 5 / 50 MiB stream in;
+e. HTTP: GET / while 200 slow clients hang on, and one upload at Tor speed (25 KB/s);
+f. cleaning photos: each worst case alone (CPU, memory), and ten in one request (HTTP).
 
 Real default KDF costs throughout (``Config()``); every request goes to
 127.0.0.1; every loop is bounded by a count.  Prints a markdown table.
@@ -21,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import inprocess, load, queue_search, uploads
+from bench import cleaning, inprocess, load, queue_search, slow_clients, uploads
 from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.report import Rows, http_rows, inprocess_rows, render, search_rows
 from bench.seed import bulk_reports, seal_newest, staff_ids
@@ -79,7 +81,38 @@ def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
     rows.extend(search_rows(args, sealed, searches))
     rows.extend(queue_search.rows(costs))
     rows.extend(measure_uploads(backend, folder, args))
+    rows.extend(measure_slow(backend, folder, args))
+    rows.extend(measure_cleaning(backend, folder, args))
     return rows
+
+
+def measure_cleaning(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
+    """Part f on its own server; the pictures are made once for both backends."""
+    with database(backend, folder / "cleaning") as url:
+        server = start(url, folder / "cleaning")
+        try:
+            _log(f"{backend}: f. cleaning photos (worst cases alone, then ten per request)")
+            probes, tens = cleaning.run(server, folder.parent / "pictures")
+        finally:
+            server.stop()
+    return cleaning.rows(probes, tens)
+
+
+def measure_slow(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
+    """Part e on its own server: nothing else runs while slow clients hang on."""
+    with database(backend, folder / "slow") as url:
+        server = start(url, folder / "slow")
+        try:
+            _log(
+                f"{backend}: e. {args.slow_clients} slow clients, "
+                f"one {args.tor_upload_mib:g} MiB upload at 25 KB/s"
+            )
+            result = slow_clients.run(
+                server, args.tor_upload_mib, args.slow_clients, args.quiet_pages
+            )
+        finally:
+            server.stop()
+    return slow_clients.rows(result)
 
 
 def measure_uploads(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
@@ -131,12 +164,26 @@ def main() -> None:
     parser.add_argument("--upload-mib", type=int, default=5, help="d: file size of the load")
     parser.add_argument("--big-upload-mib", type=int, default=50, help="d: the one big upload")
     parser.add_argument("--uploads-only", action="store_true", help="run part d only")
+    parser.add_argument(
+        "--tor-upload-mib",
+        type=float,
+        default=2,
+        help="e: size of the upload sent at 25 KB/s (50 takes 35 minutes)",
+    )
+    parser.add_argument("--slow-clients", type=int, default=200, help="e: slow connections")
+    parser.add_argument("--quiet-pages", type=int, default=200, help="e: GET / without them")
+    parser.add_argument("--slow-only", action="store_true", help="run part e only")
+    parser.add_argument("--cleaning-only", action="store_true", help="run part f only")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     args.clients = min(args.clients, REVIEWERS)
     # Bounded so that part d stays a few seconds long.
     args.upload_reports = min(args.upload_reports, 55)
     run = measure_uploads if args.uploads_only else measure
+    if args.slow_only:
+        run = measure_slow
+    if args.cleaning_only:
+        run = measure_cleaning
     results: dict[str, Rows | str] = {}
     with tempfile.TemporaryDirectory(prefix="sviedka-bench-") as tmp:
         results[SQLITE] = run(SQLITE, Path(tmp) / "sqlite", args)
