@@ -16,17 +16,15 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.cleaning_cases import Case, made
-from bench.client import Client, csrf_token
+from bench.client import Client, csrf_token, timed_post
 from bench.report import Rows
 from bench.server import Server
 from bench.uploads import _form_fields, _max_mib, multipart, worker_pids
@@ -116,18 +114,10 @@ def ten_in_one(server: Server, case: Case, data: bytes, *, clean: bool = True) -
     for pid in pids:
         Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM
     before_rss, before_cpu = _max_mib(pids, "VmRSS"), _cpu_seconds(pids)
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
-    try:
-        began = time.perf_counter()
-        conn.request("POST", "/report", body=body, headers=headers)
-        response = conn.getresponse()
-        page = response.read().decode()
-        seconds = time.perf_counter() - began
-    finally:
-        conn.close()
+    status, page, seconds = timed_post(server.port, "/report", body, headers, timeout=300)
     return Ten(
         case,
-        _outcome(response.status, page),
+        _outcome(status, page),
         seconds,
         _cpu_seconds(pids) - before_cpu,
         _max_mib(pids, "VmHWM") - before_rss,

@@ -86,3 +86,18 @@ class Client:
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+
+def timed_post(
+    port: int, path: str, body: bytes, headers: dict[str, str], timeout: float = 120
+) -> tuple[int, str, float]:
+    """POST ``body`` on a fresh connection; (status, page, seconds until the page is read)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        began = time.perf_counter()
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        page = response.read().decode()
+        return response.status, page, time.perf_counter() - began
+    finally:
+        conn.close()

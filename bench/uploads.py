@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bench.client import Client, csrf_token
+from bench.client import Client, csrf_token, timed_post
 from bench.inprocess import ANSWERS, NARRATIVE_TEXT
 from bench.load import ERROR, RECEIPT
 from bench.server import Server
@@ -137,19 +137,11 @@ def submit(port: int, data: bytes | None) -> tuple[int, float]:
             "Content-Type": content_type,
             "Cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items()),
         }
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        try:
-            began = time.perf_counter()
-            conn.request("POST", "/report", body=body, headers=headers)
-            response = conn.getresponse()
-            page = response.read().decode()
-            seconds = time.perf_counter() - began
-        finally:
-            conn.close()
+        status, page, seconds = timed_post(port, "/report", body, headers)
     finally:
         client.close()
-    ok = response.status == 200 and RECEIPT.search(page) is not None
-    return (response.status if ok else -response.status), seconds
+    ok = status == 200 and RECEIPT.search(page) is not None
+    return (status if ok else -status), seconds
 
 
 def submissions(port: int, total: int, clients: int, data: bytes | None) -> UploadLoad:
