@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
@@ -16,17 +16,19 @@ from sqlalchemy.orm import Session
 
 from registry.attachments.imageplan import CleaningBudget, OverBudget, TooLarge
 from registry.attachments.plainreader import SealedReader
-from registry.attachments.sniff import SNIFF_BYTES
 from registry.attachments.sniff import sniff as sniff_media_type
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import UPLOAD_CONTEXT, SealedUpload
+from registry.attachments.verify import Expected
 from registry.crypto import (
+    CannotOpen,
     open_field,
     open_stream,
     open_with_private_key,
     seal_to_public_key,
 )
-from registry.crypto.stream import DEFAULT_CHUNK_SIZE, StreamSealer
+from registry.crypto.stream import DEFAULT_CHUNK_SIZE, StreamInfo, StreamSealer
+from registry.integrity import Damage
 from registry.models import Attachment, Report, SealedField
 from registry.positions import next_position
 from registry.slots import Slots
@@ -50,6 +52,10 @@ class CleaningLimits:
         return self.slots.hold()
 
 
+class FileDamaged(Exception):
+    """The file, its sealed key or its metadata failed the integrity check."""
+
+
 class AttachmentRejected(ValueError):
     """A file that cannot be accepted; ``reason`` is a code for the message."""
 
@@ -69,11 +75,17 @@ class Prepared:
     original_sha256: str
     size: int
     scrubbed: bool
+    # SHA-256 of what is stored, when that is not the original (a cleaned photo).
+    stored_sha256: str | None = None
 
 
 @dataclass(frozen=True)
 class AttachmentView:
-    """What a reviewer sees of an attachment (opened for this request)."""
+    """What a reviewer sees of an attachment (opened for this request).
+
+    ``intact`` is False for a file whose key or metadata failed its
+    integrity check: then only its id is known, and nothing may be offered.
+    """
 
     public_id: str
     name: str
@@ -81,6 +93,22 @@ class AttachmentView:
     size: int
     original_sha256: str
     scrubbed: bool
+    intact: bool = True
+    # SHA-256 of the stored plaintext, for a cleaned photo stored since it is kept.
+    stored_sha256: str | None = None
+
+    @classmethod
+    def damaged(cls, public_id: str) -> AttachmentView:
+        """A file listed only as having failed its integrity check."""
+        return cls(public_id, "", "", 0, "", scrubbed=False, intact=False)
+
+    @property
+    def expected(self) -> Expected:
+        """What the stored plaintext must be: its size and, when known, its SHA-256."""
+        if self.stored_sha256 is not None:
+            return Expected(self.size, self.stored_sha256)
+        # A file kept as sent is stored as its original: the custody hash is its hash.
+        return Expected(self.size, None if self.scrubbed else self.original_sha256)
 
     @property
     def previewable(self) -> bool:
@@ -90,7 +118,7 @@ class AttachmentView:
         fresh JPEG, PNG or WebP; no uploader chose them (a polyglot, a page
         named photo.jpg), so a browser renders only pixels made here.
         """
-        return self.scrubbed and self.media_type in SCRUBBABLE
+        return self.intact and self.scrubbed and self.media_type in SCRUBBABLE
 
 
 def prepare(
@@ -157,7 +185,7 @@ def _scrub(prepared: Prepared, store: BlobStore, cleaning: CleaningLimits) -> No
     key = os.urandom(32)
     cleaned_blob = store.new_incoming()
     try:
-        _seal_into(cleaned_blob.sink, cleaned, key, upload.attachment_id)
+        stored = _seal_into(cleaned_blob.sink, cleaned, key, upload.attachment_id)
         cleaned_blob.finish()
     except BaseException:
         store.discard_incoming([cleaned_blob.name])
@@ -169,15 +197,16 @@ def _scrub(prepared: Prepared, store: BlobStore, cleaning: CleaningLimits) -> No
     original.release()
     prepared.size = len(cleaned)
     prepared.scrubbed = True
+    prepared.stored_sha256 = stored.sha256_hex
 
 
-def _seal_into(sink: BinaryIO, data: bytes, key: bytes, attachment_id: str) -> None:
+def _seal_into(sink: BinaryIO, data: bytes, key: bytes, attachment_id: str) -> StreamInfo:
     sealer = StreamSealer(key, sink, report_id=UPLOAD_CONTEXT, attachment_id=attachment_id)
     view = memoryview(data)
     # A chunk at a time: the sealer's buffer never holds a second copy.
     for start in range(0, len(view), DEFAULT_CHUNK_SIZE):
         sealer.write(bytes(view[start : start + DEFAULT_CHUNK_SIZE]))
-    sealer.finish()
+    return sealer.finish()
 
 
 def _purpose(kind: str, attachment_id: str) -> str:
@@ -197,6 +226,10 @@ def attach(db: Session, report: Report, files: list[Prepared], *, today: date) -
             "sha256": item.original_sha256,
             "scrubbed": item.scrubbed,
         }
+        if item.stored_sha256 is not None:
+            # WHY: the custody hash is the original's; this one lets a
+            # download check the cleaned copy it sends (registry.attachments.verify).
+            meta["stored_sha256"] = item.stored_sha256
         rows.append(
             Attachment(
                 public_id=aid,
@@ -240,12 +273,14 @@ def add_report_files(
         raise
 
 
-def _inbox_private(db: Session, report: Report, dek: bytes) -> bytes:
+def inbox_private(db: Session, report: Report, dek: bytes) -> bytes:
+    """The report's inbox private key; CannotOpen if it is damaged or gone."""
     from registry.intake.service import INBOX_KEY
 
     field = db.get(SealedField, (report.id, INBOX_KEY))
     if field is None:
-        raise AttachmentRejected("missing", "")
+        # Every report is stored with its inbox key: a missing row is damage.
+        raise CannotOpen()
     return open_field(dek, field.ciphertext, report_id=report.public_id, field=INBOX_KEY)
 
 
@@ -259,12 +294,41 @@ def _view(row: Attachment, report: Report, inbox: bytes) -> AttachmentView:
         )
     )
     return AttachmentView(
-        row.public_id, meta["name"], meta["type"], meta["size"], meta["sha256"], meta["scrubbed"]
+        row.public_id,
+        meta["name"],
+        meta["type"],
+        meta["size"],
+        meta["sha256"],
+        meta["scrubbed"],
+        stored_sha256=meta.get("stored_sha256"),
     )
 
 
-def list_for_staff(db: Session, report: Report, dek: bytes) -> list[AttachmentView]:
-    """Every attachment of the report with its opened metadata."""
+def opened_row(row: Attachment, report: Report, inbox: bytes) -> tuple[AttachmentView, bytes]:
+    """An attachment's metadata and file key; CannotOpen if either fails its check."""
+    try:
+        view = _view(row, report, inbox)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        # Authenticated, yet not the metadata this code writes: only a bug
+        # or a forged seal gets here; either way the file cannot be trusted.
+        raise CannotOpen() from None
+    key = open_with_private_key(
+        row.sealed_key,
+        inbox,
+        report_id=report.public_id,
+        purpose=_purpose("attachment-key", row.public_id),
+    )
+    return view, key
+
+
+def list_for_staff(db: Session, report: Report, dek: bytes, damage: Damage) -> list[AttachmentView]:
+    """Every attachment of the report with its opened metadata.
+
+    A file whose key or metadata fails its check (or all of them, when the
+    inbox key does) is listed as damaged and noted in ``damage`` as part
+    ``file``; the other files still show (promise 10).  The blobs are not
+    read here: a damaged blob shows when it is downloaded.
+    """
     rows = list(
         db.scalars(
             # Upload order: ids are random.
@@ -273,81 +337,23 @@ def list_for_staff(db: Session, report: Report, dek: bytes) -> list[AttachmentVi
     )
     if not rows:
         return []
-    inbox = _inbox_private(db, report, dek)
-    return [_view(row, report, inbox) for row in rows]
-
-
-def _opened(
-    db: Session, report: Report, dek: bytes, public_id: str
-) -> tuple[Attachment, AttachmentView, bytes]:
-    """One attachment's row, opened metadata and file key."""
-    row = db.scalars(
-        select(Attachment).where(
-            Attachment.report_id == report.id, Attachment.public_id == public_id
-        )
-    ).first()
-    if row is None:
-        raise AttachmentRejected("missing", public_id)
-    # One inbox unseal and one metadata open: only this file's row.
-    inbox = _inbox_private(db, report, dek)
-    view = _view(row, report, inbox)
-    key = open_with_private_key(
-        row.sealed_key,
-        inbox,
-        report_id=report.public_id,
-        purpose=_purpose("attachment-key", public_id),
-    )
-    return row, view, key
-
-
-def _chunks(store: BlobStore, row: Attachment, key: bytes) -> Generator[bytes, None, None]:
-    blob = store.open(row.blob)
-
-    def chunks() -> Generator[bytes, None, None]:
-        with blob:
-            yield from open_stream(key, blob, report_id=UPLOAD_CONTEXT, attachment_id=row.public_id)
-
-    return chunks()
-
-
-def open_for_staff(
-    db: Session, report: Report, dek: bytes, public_id: str, store: BlobStore
-) -> tuple[AttachmentView, Iterator[bytes]]:
-    """An attachment's metadata and a generator of its verified plaintext chunks."""
-    row, view, key = _opened(db, report, dek, public_id)
-    return view, _chunks(store, row, key)
-
-
-def open_preview(
-    db: Session, report: Report, dek: bytes, public_id: str, store: BlobStore
-) -> tuple[AttachmentView, Iterator[bytes]]:
-    """Like :func:`open_for_staff`, only for a photo the registry cleaned.
-
-    Anything else (a photo kept as sent, a PDF, a video) raises
-    :class:`AttachmentRejected` before its blob is opened.
-    """
-    row, view, key = _opened(db, report, dek, public_id)
-    if not view.previewable:
-        raise AttachmentRejected("preview", public_id)
-    chunks = _chunks(store, row, key)
-    # Chunks hold at least 1 KiB, so the first one has every byte sniff needs.
-    first = next(chunks, b"")
-    # WHY sniff the decrypted bytes again: the Content-Type sent must be
-    # the type of the bytes served, not only what the sealed metadata says.
-    if sniff_media_type(first[:SNIFF_BYTES]) != view.media_type:
-        chunks.close()
-        raise AttachmentRejected("type", public_id)
-    return view, _prepended(first, chunks)
-
-
-def _prepended(first: bytes, rest: Generator[bytes, None, None]) -> Generator[bytes, None, None]:
-    # A generator (not itertools.chain) so that closing the response closes
-    # the blob too, even when it stops after the first chunk.
     try:
-        yield first
-        yield from rest
-    finally:
-        rest.close()
+        inbox: bytes | None = inbox_private(db, report, dek)
+    except CannotOpen:
+        inbox = None
+    views = []
+    for row in rows:
+        try:
+            if inbox is None:
+                raise CannotOpen()
+            # WHY open the key too (and drop it): a swapped key would
+            # otherwise show a file that then never downloads.
+            view, _key = opened_row(row, report, inbox)
+        except CannotOpen:
+            damage.note("file")
+            view = AttachmentView.damaged(row.public_id)
+        views.append(view)
+    return views
 
 
 def blobs_of(db: Session, report: Report) -> list[str]:

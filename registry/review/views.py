@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
@@ -25,19 +25,20 @@ from sqlalchemy.orm import Session
 
 from registry import audit, db, runtime
 from registry import messages as case_messages
-from registry.attachments.downloads import PREVIEW_CSP, content_disposition
-from registry.attachments.service import (
-    AttachmentRejected,
-    AttachmentView,
+from registry.attachments.downloads import (
+    PREVIEW_CSP,
+    content_disposition,
     open_for_staff,
     open_preview,
 )
+from registry.attachments.service import AttachmentRejected, AttachmentView, FileDamaged
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import blob_store
 from registry.auth import loader
 from registry.choices import options
 from registry.i18n import current_language
 from registry.intake.forms import SEALED_QUESTIONS
+from registry.integrity import Damage, record_damage
 from registry.models import Report
 from registry.reforms import service as reforms
 from registry.review import links, queue_args, search, service, triage
@@ -50,7 +51,7 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 
 # open_for_staff or open_preview: (db, report, data key, file id, store).
 FileOpener = Callable[
-    [Session, Report, bytes, str, BlobStore], tuple[AttachmentView, Iterator[bytes]]
+    [Session, Report, bytes, str, BlobStore], tuple[AttachmentView, Generator[bytes, None, None]]
 ]
 
 
@@ -207,8 +208,13 @@ def map_case(public_id: str) -> ResponseReturnValue:
 
 def _opened_file(
     public_id: str, file_id: str, opener: FileOpener, action: str
-) -> tuple[AttachmentView, Iterator[bytes]]:
-    """Open one attachment with the reviewer's key (404 without it); audit it."""
+) -> tuple[AttachmentView, Generator[bytes, None, None]]:
+    """Open one attachment with the reviewer's key (404 without it); audit it.
+
+    The opener has checked the whole file before this returns, so the
+    event says that a verified file was opened; a file that failed is
+    audited as damage instead, and FileDamaged answers the page below.
+    """
     dbs = db.session()
     try:
         report = service.find_report(dbs, public_id)
@@ -216,6 +222,12 @@ def _opened_file(
         view, chunks = opener(dbs, report, dek, file_id, blob_store())
     except (service.NoAccess, AttachmentRejected):
         abort(404)
+    except FileDamaged:
+        damage = Damage()
+        damage.note("file")
+        record_damage(dbs, public_id, current_user.id, damage)
+        dbs.commit()
+        raise
     audit.record(
         dbs,
         actor=audit.account_actor(current_user.id),
@@ -235,6 +247,9 @@ def download(public_id: str, file_id: str) -> ResponseReturnValue:
     # the registry's origin (nosniff is set on every response too).
     response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = content_disposition(view.name)
+    # The verified size: should the blob change on disk mid-download (the
+    # only way the second pass can fail), the browser sees a short file.
+    response.content_length = view.size
     return response
 
 
@@ -247,7 +262,15 @@ def preview(public_id: str, file_id: str) -> ResponseReturnValue:
     response = Response(stream_with_context(chunks), mimetype=view.media_type)
     response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    response.content_length = view.size
     return response
+
+
+@bp.errorhandler(FileDamaged)
+def file_damaged(_error: FileDamaged) -> tuple[str, int]:
+    """The page for a file that failed its integrity check: 409, nothing of it sent."""
+    public_id = (request.view_args or {}).get("public_id", "")
+    return render_template("review/file_damaged.html", public_id=public_id), 409
 
 
 @bp.get("/case/<public_id>/linked")
