@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bench.stats import Samples
 from config import Config
+from registry import report_texts
 from registry.crypto import (
     Argon2Params,
     derive_receipt_keys,
@@ -28,7 +29,7 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.db import make_engine
-from registry.intake.service import INBOX_KEY, NARRATIVE, ReportInput, SealingKeys, submit_report
+from registry.intake.service import INBOX_KEY, ReportInput, SealingKeys, submit_report
 from registry.kdf_slots import KdfSlots
 from registry.models import Account, KeyWrap, Report, ReportViolation, Role, SealedField
 
@@ -102,7 +103,7 @@ def _plain_report(data: ReportInput, fake_key: bytes) -> Report:
         inbox_public_key=fake_key,
     )
     report.violations = [ReportViolation(code=code) for code in data.violations]
-    texts = {NARRATIVE: data.narrative, **data.answers}
+    texts = {report_texts.NARRATIVE: data.narrative, **data.answers}
     report.fields = [
         SealedField(name=name, ciphertext=text.encode()) for name, text in texts.items()
     ]
@@ -152,13 +153,14 @@ def _breakdown(
     )
     result.inbox_keypair.run(count, generate_keypair)
     dek, inbox = new_data_key(), generate_keypair()
-    texts = {NARRATIVE: data.narrative.encode(), INBOX_KEY: inbox.private}
-    texts.update({name: text.encode() for name, text in data.answers.items()})
+    texts = {report_texts.NARRATIVE: data.narrative, **data.answers}
 
     def seal() -> dict[str, bytes]:
+        # As submit_report: one padded record of every text, and the inbox key.
         key = new_data_key()
         return {
-            name: seal_field(key, text, report_id="R", field=name) for name, text in texts.items()
+            report_texts.ANSWERS: report_texts.seal_answers(key, texts, report_id="R"),
+            INBOX_KEY: seal_field(key, inbox.private, report_id="R", field=INBOX_KEY),
         }
 
     sealed = result.seal.run(count, seal)[0]

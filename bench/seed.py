@@ -24,9 +24,8 @@ from sqlalchemy import exists, insert, select, text
 from sqlalchemy.orm import Session
 
 from bench import narratives
-from registry.crypto import generate_keypair, new_data_key, seal_field, wrap_data_key
+from registry.crypto import generate_keypair, new_data_key, wrap_data_key
 from registry.db import make_engine
-from registry.intake.service import NARRATIVE
 from registry.models import (
     Account,
     CaseMapping,
@@ -36,6 +35,7 @@ from registry.models import (
     ReportViolation,
     SealedField,
 )
+from registry.report_texts import ANSWERS, NARRATIVE, seal_answers
 from registry.taxonomy.service import terms
 
 BATCH = 5_000
@@ -231,15 +231,13 @@ def seal_newest(database_url: str, count: int, seed: int = 17) -> int:
                         NARRATIVE: narratives.narrative(rng, language),
                         **narratives.answers(rng, language),
                     }
-                    fields.extend(
+                    # As submit_report stores it: one sealed record of every text.
+                    fields.append(
                         {
                             "report_id": report_id,
-                            "name": name,
-                            "ciphertext": seal_field(
-                                dek, value.encode(), report_id=public_id, field=name
-                            ),
+                            "name": ANSWERS,
+                            "ciphertext": seal_answers(dek, texts, report_id=public_id),
                         }
-                        for name, value in texts.items()
                     )
                     wraps.extend(
                         {

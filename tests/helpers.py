@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
@@ -214,3 +215,33 @@ def triggers_bypassed(session: Session) -> Iterator[None]:
     yield
     for _name, sql in saved:
         session.execute(text(sql))
+
+
+def texts_by_escrow(app: Flask, tmp_path: Path, public_id: str) -> dict[str, str]:
+    """The sealed texts of a report, by text name, opened with the offline escrow key.
+
+    As recovery would open them, whichever layout the report was stored in.
+    """
+    from registry.crypto import unlock_private_key, unwrap_data_key
+    from registry.escrow import PRIVATE_HEADER, dearmor
+    from registry.models import KeyWrap, SealedField
+    from registry.report_texts import TEXT_FIELDS, open_texts
+
+    locked = dearmor(PRIVATE_HEADER, (tmp_path / ESCROW_PRIVATE).read_text())
+    private = unlock_private_key(locked, ESCROW_PASSPHRASE)
+    with app.app_context():
+        session = db.session()
+        report = session.scalars(select(Report).where(Report.public_id == public_id)).one()
+        wrapped = session.scalars(
+            select(KeyWrap.wrapped).where(KeyWrap.report_id == report.id, KeyWrap.escrow)
+        ).one()
+        rows = session.execute(
+            select(SealedField.name, SealedField.ciphertext).where(
+                SealedField.report_id == report.id, SealedField.name.in_(TEXT_FIELDS)
+            )
+        ).all()
+    dek = unwrap_data_key(wrapped, private, report_id=public_id)
+    texts: dict[str, str] = {}
+    for name, ciphertext in rows:
+        texts.update(open_texts(dek, name, ciphertext, report_id=public_id))
+    return texts

@@ -3,6 +3,11 @@
 Envelope body: the HPKE output itself (encapsulated key, 1120 bytes, then
 ciphertext and 16-byte tag).  The header, a label and the context are bound
 through HPKE ``info``, since the single-shot API takes no associated data.
+
+Messages sealed to a public key are padded (kind PADDED_MESSAGE, see
+:mod:`registry.crypto.padding`); those stored before padding (kind
+SUBMITTER_MESSAGE) still open.  Data key wraps are not padded: they are
+always 32 bytes.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ from __future__ import annotations
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
-from registry.crypto.envelope import Kind, associated_data, body_of, header
+from registry.crypto.envelope import Kind, associated_data, body_of, header, kind_of
 from registry.crypto.errors import CannotOpen
 from registry.crypto.keys import load_private_key, load_public_key
+from registry.crypto.padding import pad, unpad
 
 DATA_KEY_LENGTH = 32
 
@@ -93,13 +99,23 @@ def seal_to_public_key(
 ) -> bytes:
     """Seal a message (e.g. a reply to the submitter) so only ``public_key``'s owner opens it.
 
-    Raises ValueError if ``public_key`` is malformed.
+    The message is padded to its size class.  Raises ValueError if
+    ``public_key`` is malformed.
     """
-    return _seal(plaintext, public_key, Kind.SUBMITTER_MESSAGE, report_id, purpose)
+    # WHY pad here too: messages both ways, attachment names and file keys go
+    # through this function, and their lengths would otherwise be on disk.
+    return _seal(pad(plaintext), public_key, Kind.PADDED_MESSAGE, report_id, purpose)
 
 
 def open_with_private_key(
     sealed: bytes, private_key: bytes, *, report_id: str, purpose: str
 ) -> bytes:
-    """Open a message made by :func:`seal_to_public_key`; CannotOpen on any failure."""
+    """Open a message made by :func:`seal_to_public_key`, padded or of the older kind.
+
+    Raises CannotOpen on any failure.
+    """
+    # WHY the kind byte may choose: it is bound through HPKE ``info``, so a
+    # relabelled envelope derives another key and fails to open.
+    if kind_of(sealed) == Kind.PADDED_MESSAGE:
+        return unpad(_open(sealed, private_key, Kind.PADDED_MESSAGE, report_id, purpose))
     return _open(sealed, private_key, Kind.SUBMITTER_MESSAGE, report_id, purpose)

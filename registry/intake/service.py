@@ -41,15 +41,11 @@ from registry.models import (
     ReportViolation,
     SealedField,
 )
+from registry.report_texts import ANSWERS, CONTACT, NARRATIVE, SEALED_ANSWERS, seal_answers
 from registry.taxonomy.service import terms, titles
 
-NARRATIVE = "narrative"
 INBOX_KEY = "inbox-key"
-# Sealed free-text answers besides the narrative, in display order.
-SEALED_ANSWERS = ("when_exact", "where_exact", "perpetrators", "said", "injuries", "witnesses")
 ANSWER_MAX = 10_000
-# A contact the person gives, sealed like every answer.
-CONTACT = "contact"
 CONTACT_CHOICES = ("receipt", "contact", "none")
 MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
 
@@ -269,13 +265,15 @@ def submit_report(
         consent_refer=data.consent_refer,
     )
     report.violations = [ReportViolation(code=code) for code in sorted(set(data.violations))]
-    report.fields = [
-        _sealed(dek, public_id, NARRATIVE, data.narrative.encode()),
-        _sealed(dek, public_id, INBOX_KEY, inbox.private),
-        *(_sealed(dek, public_id, name, text.encode()) for name, text in data.answers.items()),
-    ]
+    texts = {NARRATIVE: data.narrative, **data.answers}
     if data.consent_contact == "contact":
-        report.fields.append(_sealed(dek, public_id, CONTACT, data.contact_details.encode()))
+        texts[CONTACT] = data.contact_details
+    # WHY one record for every text, padded: every report then stores the
+    # same two sealed rows, whatever was answered (registry.report_texts).
+    report.fields = [
+        SealedField(name=ANSWERS, ciphertext=seal_answers(dek, texts, report_id=public_id)),
+        _sealed(dek, public_id, INBOX_KEY, inbox.private),
+    ]
     report.flags = [ReportFlag(code=code) for code in sorted(set(data.flags))]
     report.wraps = [
         KeyWrap(

@@ -9,9 +9,12 @@ are opened per request, newest first, and a cursor (the public id of the
 last case opened) lets the person search further.  The page always says
 how many of how many cases were searched.
 
-What is searched: the narrative and the answers to the sealed questions.
-Not the contact details: they exist to answer the submitter, and leaving
-them out means a stolen session cannot look up who wrote a phone number.
+What is searched: the narrative and the answers to the sealed questions,
+in either layout (the one ``answers`` record of new reports, a row per text
+of older ones; see :mod:`registry.report_texts`).  Not the contact details:
+they exist to answer the submitter, and leaving them out means a stolen
+session cannot look up who wrote a phone number.  A new report's record
+holds the contact too, so it is opened, but its contact is never matched.
 
 Matching: every word of the query must occur in the case's text, alone or
 inside a longer word ("Акрэсц" finds "Акрэсціна", which suits languages
@@ -41,9 +44,9 @@ from sqlalchemy import Select, and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.crypto import CannotOpen, DataKeyUnwrapper, open_field
-from registry.intake.service import NARRATIVE, SEALED_ANSWERS
+from registry.crypto import CannotOpen, DataKeyUnwrapper
 from registry.models import KeyWrap, Report, SealedField
+from registry.report_texts import ANSWERS, NARRATIVE, SEALED_ANSWERS, open_texts
 from registry.review.queue import PAGE_SIZE, QueueFilters, conditions, reports_by_ids
 
 # Cases opened per request at most: ~0.1 ms each to unwrap the key, plus
@@ -51,7 +54,10 @@ from registry.review.queue import PAGE_SIZE, QueueFilters, conditions, reports_b
 SCAN_LIMIT = 1_000
 QUERY_MAX = 200
 MAX_WORDS = 10
-SEARCHED_FIELDS = (NARRATIVE, *SEALED_ANSWERS)
+SEARCHED_TEXTS = (NARRATIVE, *SEALED_ANSWERS)
+# Stored rows read: the record (which also holds the contact, left out after
+# opening) and the rows of the older layout that hold searched texts.
+_READ_FIELDS = (ANSWERS, *SEARCHED_TEXTS)
 # Cases whose sealed fields are read from the database at once.
 _CHUNK = 100
 _FOLD = str.maketrans({"ё": "е", "\u0301": None, "’": "'", "ʼ": "'"})
@@ -127,7 +133,7 @@ def _sealed(db: Session, report_ids: list[int]) -> dict[int, list[tuple[str, byt
     by_report: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
     rows = db.execute(
         select(SealedField.report_id, SealedField.name, SealedField.ciphertext).where(
-            SealedField.report_id.in_(report_ids), SealedField.name.in_(SEARCHED_FIELDS)
+            SealedField.report_id.in_(report_ids), SealedField.name.in_(_READ_FIELDS)
         )
     )
     for report_id, name, ciphertext in rows:
@@ -145,15 +151,16 @@ def _opens_and_matches(
     """Open one case's texts and match them; ``None`` when its key does not open."""
     if unwrapper is None:
         return None
+    texts: dict[str, str] = {}
     try:
         dek = unwrapper.unwrap(wrapped, report_id=public_id)
-        texts = [
-            open_field(dek, ciphertext, report_id=public_id, field=name).decode("utf-8", "replace")
-            for name, ciphertext in fields
-        ]
+        for name, ciphertext in fields:
+            texts.update(open_texts(dek, name, ciphertext, report_id=public_id))
     except CannotOpen:
         return None
-    return matches("\n".join(texts), words)
+    # WHY pick by name after opening: the contact is in the record, and must
+    # never make a case match (see the module's docstring).
+    return matches("\n".join(texts[name] for name in SEARCHED_TEXTS if name in texts), words)
 
 
 def search(

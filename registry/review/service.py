@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
-from registry.intake.service import CONTACT, NARRATIVE, SEALED_ANSWERS
 from registry.integrity import Damage, record_damage
 from registry.messages import MessageView, read_as_staff
 from registry.models import CaseMapping, KeyWrap, Report, SealedField
+from registry.report_texts import ANSWERS, CONTACT, NARRATIVE, TEXT_FIELDS, open_texts
 from registry.review.notes import NoteView, read_notes
 
 
@@ -95,9 +95,7 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
     )
     damage = Damage()
     texts = _open_texts(db, report, dek, damage)
-    narrative = texts.pop(NARRATIVE, None)
-    if narrative is None and NARRATIVE not in damage.parts:
-        narrative = ""
+    narrative = texts.pop(NARRATIVE)
     mappings = [
         MappingView(
             proposal_code=m.proposal_code,
@@ -126,25 +124,45 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         mappings=mappings,
         messages=read_as_staff(db, report, dek, damage),
         answers=texts,
-        attachments=list_for_staff(db, report, dek),
+        attachments=list_for_staff(db, report, dek, damage),
         notes=read_notes(db, report, dek, damage),
     )
     record_damage(db, public_id, account_id, damage)
     return replace(view, damaged=tuple(damage.parts))
 
 
-def _open_texts(
-    db: Session, report: Report, dek: bytes, damage: Damage
-) -> dict[str, str | None]:
-    """The narrative and every sealed answer, by field name, in one query."""
-    names = (NARRATIVE, *SEALED_ANSWERS, CONTACT)
-    rows = db.scalars(
-        select(SealedField).where(SealedField.report_id == report.id, SealedField.name.in_(names))
-    )
-    return {
-        row.name: damage.text(
-            row.name if row.name == NARRATIVE else "answer",
-            partial(open_field, dek, row.ciphertext, report_id=report.public_id, field=row.name),
+def _open_texts(db: Session, report: Report, dek: bytes, damage: Damage) -> dict[str, str | None]:
+    """The narrative, every sealed answer and the contact, by text name, in one query.
+
+    Reads both layouts: the one ``answers`` record of new reports and the
+    row per text of older ones (registry.report_texts).
+    """
+    rows = db.execute(
+        select(SealedField.name, SealedField.ciphertext).where(
+            SealedField.report_id == report.id, SealedField.name.in_(TEXT_FIELDS)
         )
-        for row in rows
-    }
+    )
+    texts: dict[str, str | None] = {}
+    for name, ciphertext in rows:
+        try:
+            texts.update(open_texts(dek, name, ciphertext, report_id=report.public_id))
+        except CannotOpen:
+            if name != ANSWERS:
+                damage.note(name if name == NARRATIVE else "answer")
+                texts[name] = None
+                continue
+            # WHY the narrative and the answers both: the record holds them
+            # all, and which answers it held is exactly what it hides.  The
+            # contact's existence is plain (the consent), so it shows as
+            # damaged too rather than silently missing.
+            damage.note(NARRATIVE)
+            damage.note("answer")
+            texts[NARRATIVE] = None
+            if report.consent_contact == "contact":
+                texts[CONTACT] = None
+    if NARRATIVE not in texts:
+        # Every report is stored with a narrative: without its row (or the
+        # record) somebody removed it, which is damage, not an empty account.
+        damage.note(NARRATIVE)
+        texts[NARRATIVE] = None
+    return texts

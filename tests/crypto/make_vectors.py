@@ -9,9 +9,12 @@ in and read by ``test_crypto_vectors.py``.  The file is append-only: this
 script keeps every vector already in it byte for byte and only adds vectors
 whose names are missing.  WHY: the vectors stand for envelopes already
 stored in deployments and in backups that recovery tools must open.  When a
-format changes, bump the envelope version (``registry.crypto.envelope``),
-keep the old opener, and add a vector under a new name; never regenerate an
-old one to make the test pass.
+format changes, bump the envelope version or add a kind
+(``registry.crypto.envelope``; padding added the kinds PADDED_FIELD and
+PADDED_MESSAGE), keep the old opener, and add a vector under a new name;
+never regenerate an old one to make the test pass.  To add one: write its
+builder, add it to ``BUILDERS`` under a new name, run the script, and
+check the diff of the JSON file only adds.
 
 Every input is fixed.  The random bytes a sealing function draws come from
 a fixed SHAKE-256 stream per vector, and the bytes actually drawn are
@@ -34,16 +37,22 @@ from typing import Any
 
 from registry.crypto import (
     Argon2Params,
+    EnrolmentSecrets,
     derive_receipt_keys,
     keypair_from_seed,
     lock_private_key,
+    recovery_code_tag,
+    seal_enrolment,
     seal_field,
     seal_for_session,
     seal_local,
     seal_stream,
     seal_to_public_key,
+    seal_totp_seed,
+    second_factor_key,
     wrap_data_key,
 )
+from registry.report_texts import ANSWERS, encode_answers
 
 OUTPUT = Path(__file__).parent / "vectors" / "registry-envelopes.json"
 ABOUT = (
@@ -214,6 +223,84 @@ def _receipt() -> Vector:
     }
 
 
+def _padded_field(label: str, field: str, plaintext: bytes) -> Callable[[], Vector]:
+    def build() -> Vector:
+        rng, key = RecordingRng(label), _fixed("field key", 32)
+        envelope = seal_field(key, plaintext, report_id=REPORT, field=field, rng=rng)
+        return {
+            "key": key.hex(),
+            "report_id": REPORT,
+            "field": field,
+            "plaintext": plaintext.hex(),
+            "rng": rng.drawn.hex(),
+            "envelope": envelope.hex(),
+        }
+
+    return build
+
+
+# A new report's one sealed record of its texts (registry.report_texts).
+RECORD_TEXTS = {
+    "narrative": "Нас збілі ў аўтобусе; «they said nothing».",
+    "when_exact": "9 August 2020, about 23:00",
+    "contact": "Signal +375 29 000 00 00",
+}
+
+
+def _answers_record() -> Vector:
+    vector = _padded_field("answers-record", ANSWERS, encode_answers(RECORD_TEXTS))()
+    return {**vector, "texts": RECORD_TEXTS}
+
+
+ACCOUNT_REF = "account/7"
+FACTOR_PRIVATE_KEY = bytes(range(96, 192))
+
+
+def _totp_seed() -> Vector:
+    rng = RecordingRng("totp-seed")
+    factor_key = second_factor_key(FACTOR_PRIVATE_KEY)
+    seed = _fixed("totp seed", 20)
+    envelope = seal_totp_seed(factor_key, seed, account_ref=ACCOUNT_REF, rng=rng)
+    return {
+        "private_key": FACTOR_PRIVATE_KEY.hex(),
+        "factor_key": factor_key.hex(),
+        "account_ref": ACCOUNT_REF,
+        "plaintext": seed.hex(),
+        "rng": rng.drawn.hex(),
+        "envelope": envelope.hex(),
+    }
+
+
+def _enrolment() -> Vector:
+    rng = RecordingRng("enrolment")
+    secret = _fixed("browser secret", 32)
+    opened = EnrolmentSecrets(
+        totp_seed=_fixed("enrolment seed", 20), factor_key=_fixed("enrolment factor key", 32)
+    )
+    envelope = seal_enrolment(secret, opened, account_ref=ACCOUNT_REF, rng=rng)
+    return {
+        "browser_secret": secret.hex(),
+        "account_ref": ACCOUNT_REF,
+        "factor_key": opened.factor_key.hex(),
+        "totp_seed": opened.totp_seed.hex(),
+        "rng": rng.drawn.hex(),
+        "envelope": envelope.hex(),
+    }
+
+
+def _recovery_code() -> Vector:
+    factor_key = second_factor_key(FACTOR_PRIVATE_KEY)
+    digest = hashlib.sha256(b"sviedka vector input/recovery code").digest()
+    return {
+        "private_key": FACTOR_PRIVATE_KEY.hex(),
+        "factor_key": factor_key.hex(),
+        "account_ref": ACCOUNT_REF,
+        "code_digest": digest.hex(),
+        # A tag is stored and compared, never opened: it is the "envelope".
+        "envelope": recovery_code_tag(factor_key, digest, account_ref=ACCOUNT_REF).hex(),
+    }
+
+
 # name -> (what the vector pins, builder).  Names never change meaning.
 BUILDERS: dict[str, tuple[str, Callable[[], Vector]]] = {
     "keypair-v1": ("KEYPAIR", _keypair),
@@ -231,6 +318,24 @@ BUILDERS: dict[str, tuple[str, Callable[[], Vector]]] = {
     "stream-chunk-boundary-v1": ("STREAM", _stream("stream-boundary", 2048)),
     "stream-empty-v1": ("STREAM", _stream("stream-empty", 0)),
     "receipt-v1": ("RECEIPT", _receipt),
+    "padded-field-v1": (
+        "PADDED_FIELD",
+        _padded_field("padded-field", "note:N4KD7QX2MZ9P", b"Ask the lawyer Ales."),
+    ),
+    # 252 bytes: the longest text of the smallest class (256 with the prefix).
+    "padded-field-class-boundary-v1": (
+        "PADDED_FIELD",
+        _padded_field("padded-field-boundary", "answers", _fixed("boundary text", 252)),
+    ),
+    "padded-field-empty-v1": ("PADDED_FIELD", _padded_field("padded-field-empty", "f", b"")),
+    "answers-record-v1": ("PADDED_FIELD", _answers_record),
+    "padded-message-v1": (
+        "PADDED_MESSAGE",
+        _to_public_key("inbox:M3KD8QZ1TX6V", "Дадам: the badge was 4711."),
+    ),
+    "totp-seed-v1": ("TOTP_SEED", _totp_seed),
+    "enrolment-v1": ("ENROLMENT", _enrolment),
+    "recovery-code-v1": ("RECOVERY_CODE", _recovery_code),
 }
 
 

@@ -14,9 +14,11 @@ if TYPE_CHECKING:
     from conftest import EnvelopeCase
 
 KIND_OF = {
-    "field": Kind.FIELD,
+    "field": Kind.PADDED_FIELD,
+    "legacy-field": Kind.FIELD,
     "wrap": Kind.WRAP,
-    "message": Kind.SUBMITTER_MESSAGE,
+    "message": Kind.PADDED_MESSAGE,
+    "legacy-message": Kind.SUBMITTER_MESSAGE,
     "password": Kind.PASSWORD_LOCK,
     "session": Kind.SESSION,
     "local": Kind.LOCAL,

@@ -17,6 +17,7 @@ from registry.crypto import (
     seal_for_session,
     seal_local,
 )
+from registry.crypto.padding import padded_size
 
 MakeRng = Callable[[int], Callable[[int], bytes]]
 KEY = bytes(range(32))
@@ -44,7 +45,8 @@ def test_broken_rng_is_refused() -> None:
 def test_field_sizes(size: int) -> None:
     plaintext = bytes(range(256)) * (size // 256) + bytes(size % 256)
     sealed = seal_field(KEY, plaintext, report_id="R1", field="narrative")
-    assert len(sealed) == size + 2 + 12 + 16
+    # Padded to its size class (registry.crypto.padding), never its own length.
+    assert len(sealed) == padded_size(size) + 2 + 12 + 16
     assert open_field(KEY, sealed, report_id="R1", field="narrative") == plaintext
 
 

@@ -18,6 +18,7 @@ from registry.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
+from registry.crypto.padding import padded_size
 
 MakeRng = Callable[[int], Callable[[int], bytes]]
 
@@ -137,7 +138,8 @@ def test_unwrap_refuses_a_sealed_message(keypair: KeyPair) -> None:
 def test_seal_to_public_key_sizes(keypair: KeyPair, size: int) -> None:
     plaintext = bytes(size)
     sealed = seal_to_public_key(plaintext, keypair.public, report_id="R1", purpose="reply")
-    assert len(sealed) == size + 2 + 1120 + 16
+    # Padded to its size class (registry.crypto.padding), never its own length.
+    assert len(sealed) == padded_size(size) + 2 + 1120 + 16
     opened = open_with_private_key(sealed, keypair.private, report_id="R1", purpose="reply")
     assert opened == plaintext
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from registry import db
 from registry.intake.forms import SEALED_QUESTIONS
-from registry.intake.service import SEALED_ANSWERS
 from registry.models import Report, SealedField
-from tests.helpers import StaffActions, english_client, post_form, submit_report
+from registry.report_texts import SEALED_ANSWERS
+from tests.helpers import (
+    StaffActions,
+    english_client,
+    post_form,
+    submit_report,
+    texts_by_escrow,
+)
 
 ANSWERS = {
     "when_exact": "9 August 2020 about 23:00",
@@ -67,11 +75,14 @@ def test_full_report_is_sealed_and_coded(
     assert "Urgent" in page
 
 
-def test_empty_answers_are_not_stored(app: Flask, client: FlaskClient) -> None:
+def test_empty_answers_are_not_stored(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
     submit_report(client, when_exact="   ")
     with app.app_context():
         names = set(db.session().scalars(select(SealedField.name)))
-    assert names == {"narrative", "inbox-key"}
+        public_id = db.session().scalars(select(Report.public_id)).one()
+    # Every report has the same two rows; what was answered is inside the record.
+    assert names == {"answers", "inbox-key"}
+    assert texts_by_escrow(app, tmp_path, public_id) == {"narrative": "They beat us in the bus."}
 
 
 def test_unknown_codes_are_refused_and_nothing_is_stored(app: Flask, client: FlaskClient) -> None:
@@ -111,7 +122,7 @@ def test_form_sections_are_labelled_fieldsets(client: FlaskClient) -> None:
 
 
 def test_contact_is_sealed_and_required_when_chosen(
-    app: Flask, client: FlaskClient, staff: StaffActions
+    app: Flask, client: FlaskClient, staff: StaffActions, tmp_path: Path
 ) -> None:
     refused = post_form(
         client, "/report", {"narrative": "x", "region": "brest", "consent_contact": "contact"}
@@ -123,10 +134,11 @@ def test_contact_is_sealed_and_required_when_chosen(
         session = db.session()
         report = session.scalars(select(Report)).one()
         assert report.consent_contact == "contact"
-        sealed = session.get(SealedField, (report.id, "contact"))
+        sealed = session.get(SealedField, (report.id, "answers"))
         assert sealed is not None
         assert b"600 000" not in sealed.ciphertext
         public_id = report.public_id
+    assert texts_by_escrow(app, tmp_path, public_id)["contact"] == "Signal +48 600 000 000"
     staff_client = english_client(app)
     staff.login(staff_client, reviewer)
     page = staff_client.get(f"/review/case/{public_id}").get_data(as_text=True)

@@ -11,9 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from registry import db
-from registry.crypto import open_field, unlock_private_key, unwrap_data_key
+from registry.crypto import unlock_private_key, unwrap_data_key
 from registry.escrow import PRIVATE_HEADER, dearmor
 from registry.models import KeyWrap, Report, ReportViolation, SealedField
+from registry.report_texts import open_texts
 from tests.helpers import (
     ESCROW_PASSPHRASE,
     ESCROW_PRIVATE,
@@ -51,7 +52,7 @@ def test_report_is_sealed_and_wrapped_to_reviewers(
         assert report.incident_month == "2020-08"
         assert report.received_on == datetime.now(UTC).date()
         assert [v.code for v in report.violations] == ["torture"]
-        stored = session.get(SealedField, (report.id, "narrative"))
+        stored = session.get(SealedField, (report.id, "answers"))
         assert stored is not None
         assert CANARY.encode() not in stored.ciphertext
         # Wrapped to the reviewer (admins see no case content by default) and
@@ -167,12 +168,12 @@ def test_the_offline_escrow_key_opens_every_report(
     with app.app_context():
         report = db.session().scalars(select(Report)).one()
         (wrap,) = report.wraps
-        sealed = db.session().get(SealedField, (report.id, "narrative"))
+        sealed = db.session().get(SealedField, (report.id, "answers"))
         assert sealed is not None
         public_id, ciphertext = report.public_id, sealed.ciphertext
     assert wrap.escrow
     locked = dearmor(PRIVATE_HEADER, (tmp_path / ESCROW_PRIVATE).read_text())
     private = unlock_private_key(locked, ESCROW_PASSPHRASE)
     dek = unwrap_data_key(wrap.wrapped, private, report_id=public_id)
-    opened = open_field(dek, ciphertext, report_id=public_id, field="narrative")
-    assert opened.decode() == CANARY
+    opened = open_texts(dek, "answers", ciphertext, report_id=public_id)
+    assert opened == {"narrative": CANARY}

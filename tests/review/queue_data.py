@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from registry.crypto import new_data_key, seal_field, wrap_data_key
+from registry.crypto import aead, new_data_key, wrap_data_key
+from registry.crypto.envelope import Kind
 from registry.ids import new_public_id
-from registry.intake.service import NARRATIVE
 from registry.models import CaseMapping, KeyWrap, Report, ReportViolation, SealedField
+from registry.report_texts import ANSWERS, NARRATIVE, seal_answers
 
 FAKE_KEY = bytes(1216)
 
@@ -57,25 +58,39 @@ def plain_report(
     return report
 
 
+def seal_legacy_field(dek: bytes, plaintext: bytes, *, report_id: str, field: str) -> bytes:
+    """A field as stored before padding (kind FIELD): unpadded, one row per text."""
+    return aead.seal(dek, plaintext, kind=Kind.FIELD, context=(report_id, field), rng=None)
+
+
 def sealed_report(
     db: Session,
     narrative: str,
     holders: Iterable[tuple[int, bytes]],
     answers: dict[str, str] | None = None,
+    *,
+    per_text_rows: bool = False,
     **columns: Any,
 ) -> Report:
     """A report whose narrative (and answers) are sealed and whose key is wrapped to
-    each ``(account id, public key)`` in ``holders``."""
+    each ``(account id, public key)`` in ``holders``.
+
+    Sealed as a submission does today (one record), or with ``per_text_rows``
+    as reports stored before it were: an unpadded row per text.
+    """
     report = plain_report(db, **columns)
     dek = new_data_key()
-    for name, text in {NARRATIVE: narrative, **(answers or {})}.items():
-        db.add(
-            SealedField(
-                report_id=report.id,
-                name=name,
-                ciphertext=seal_field(dek, text.encode(), report_id=report.public_id, field=name),
-            )
-        )
+    texts = {NARRATIVE: narrative, **(answers or {})}
+    rows = (
+        {
+            name: seal_legacy_field(dek, text.encode(), report_id=report.public_id, field=name)
+            for name, text in texts.items()
+        }
+        if per_text_rows
+        else {ANSWERS: seal_answers(dek, texts, report_id=report.public_id)}
+    )
+    for name, ciphertext in rows.items():
+        db.add(SealedField(report_id=report.id, name=name, ciphertext=ciphertext))
     for account_id, public_key in holders:
         db.add(
             KeyWrap(

@@ -78,33 +78,43 @@ def _damage_events(app: Flask, public_id: str) -> list[str | None]:
 
 
 def test_flipped_narrative_hides_nothing_else(app: Flask, case: tuple[FlaskClient, str]) -> None:
+    """The narrative and answers share one sealed record: flipped, it shows as one damaged part."""
     staff_client, public_id = case
     with app.app_context():
         dbs = db.session()
-        row = dbs.scalars(select(SealedField).where(SealedField.name == "narrative")).one()
+        row = dbs.scalars(select(SealedField).where(SealedField.name == "answers")).one()
         row.ciphertext = _flip(row.ciphertext)
         dbs.commit()
     response = staff_client.get(f"/review/case/{public_id}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert NARRATIVE not in page
+    for text in (NARRATIVE, WHEN, WHERE):
+        assert text not in page
     assert page.count(DAMAGED) == 1
-    for text in (WHEN, WHERE, REPLY, NOTE, RATIONALE):
+    for text in (REPLY, NOTE, RATIONALE, "the badge was 4711"):
         assert text in page
     # Audited once, however often the case is opened.
     staff_client.get(f"/review/case/{public_id}")
-    assert _damage_events(app, public_id) == ["narrative"]
+    assert _damage_events(app, public_id) == ["answer,narrative"]
 
 
 def test_swapped_answers_and_moved_rows_show_as_damaged(
-    app: Flask, case: tuple[FlaskClient, str]
+    app: Flask, client: FlaskClient, case: tuple[FlaskClient, str]
 ) -> None:
     staff_client, public_id = case
+    submit_report(client, narrative="OTHER-CANARY another case", when_exact="another day")
     with app.app_context():
         dbs = db.session()
-        when = dbs.scalars(select(SealedField).where(SealedField.name == "when_exact")).one()
-        where = dbs.scalars(select(SealedField).where(SealedField.name == "where_exact")).one()
-        when.ciphertext, where.ciphertext = where.ciphertext, when.ciphertext
+        ours, theirs = (
+            dbs.scalars(
+                select(SealedField)
+                .join(Report, Report.id == SealedField.report_id)
+                .where(SealedField.name == "answers", same)
+            ).one()
+            for same in (Report.public_id == public_id, Report.public_id != public_id)
+        )
+        # Each record moved into the other case's row: bound to its case, neither opens.
+        ours.ciphertext, theirs.ciphertext = theirs.ciphertext, ours.ciphertext
         note = dbs.scalars(select(Note)).one()
         note.ciphertext = _flip(note.ciphertext)
         mapping = dbs.scalars(select(CaseMapping)).one()
@@ -119,12 +129,11 @@ def test_swapped_answers_and_moved_rows_show_as_damaged(
     response = staff_client.get(f"/review/case/{public_id}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert page.count(DAMAGED) == 5  # two answers, a message, a note, a rationale
-    assert NARRATIVE in page
+    assert page.count(DAMAGED) == 4  # the account and answers, a message, a note, a rationale
     assert REPLY in page
-    for text in (WHEN, WHERE, "the badge was 4711", NOTE, RATIONALE):
+    for text in (NARRATIVE, WHEN, WHERE, "OTHER-CANARY", "the badge was 4711", NOTE, RATIONALE):
         assert text not in page
-    assert _damage_events(app, public_id) == ["answer,message,note,rationale"]
+    assert _damage_events(app, public_id) == ["answer,message,narrative,note,rationale"]
 
 
 def test_damaged_inbox_key_marks_the_submitters_messages_only(

@@ -209,7 +209,9 @@ def test_an_empty_registry(app: Flask) -> None:
 def test_only_plain_codes_enter_the_index(app: Flask) -> None:
     with app.app_context():
         session = db.session()
-        sealed_report(session, "SECRET-NARRATIVE Officer Ivanov", [], answers={"names": "Petrov"})
+        sealed_report(
+            session, "SECRET-NARRATIVE Officer Ivanov", [], answers={"witnesses": "Petrov"}
+        )
         session.commit()
         snapshot = build(db.engine(), 0.0)
         report = session.scalars(select(Report)).one()

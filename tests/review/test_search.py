@@ -178,14 +178,30 @@ def test_plain_filters_narrow_the_search(app: Flask) -> None:
         assert (found.total, found.opened) == (2, 2)
 
 
-def test_answers_are_searched_but_not_the_contact(app: Flask) -> None:
+@pytest.mark.parametrize("per_text_rows", [False, True], ids=["record", "older-rows"])
+def test_answers_are_searched_but_not_the_contact(app: Flask, per_text_rows: bool) -> None:
+    """In a new report's one record as in the row per text of older ones."""
     with app.app_context():
         session = db.session()
         me, pair = _keyholder(session)
+        holders = [(me, pair.public)]
         in_answer = sealed_report(
-            session, "narrative", [(me, pair.public)], answers={"where_exact": "Okrestina yard"}
+            session,
+            "narrative",
+            holders,
+            answers={"where_exact": "Okrestina yard"},
+            per_text_rows=per_text_rows,
         )
-        sealed_report(session, "narrative", [(me, pair.public)], answers={"contact": "+375 29 1"})
+        sealed_report(
+            session,
+            "narrative",
+            holders,
+            answers={"contact": "+375 29 1"},
+            per_text_rows=per_text_rows,
+        )
+        in_narrative = sealed_report(
+            session, "at Akrestsina gate", holders, per_text_rows=per_text_rows
+        )
         session.commit()
 
         def hits(word: str) -> list[str]:
@@ -195,6 +211,7 @@ def test_answers_are_searched_but_not_the_contact(app: Flask) -> None:
             return [r.public_id for r in found.matches]
 
         assert hits("okrestina") == [in_answer.public_id]
+        assert hits("akrestsina") == [in_narrative.public_id]
         assert hits("+375") == []
 
 

@@ -1,0 +1,88 @@
+"""The sealed texts of a report: the account of the events, the answers, the contact.
+
+A new report stores them all in ONE sealed field, :data:`ANSWERS`: a JSON
+object from field name to text, holding the narrative, every answer given
+and the contact if one was given, padded like every sealed field
+(:mod:`registry.crypto.padding`).  WHY one record: with a row per answered
+question, the names of a report's rows told a seized disk which questions
+the person answered, and each row's length how long each answer was
+(promise 12).  Now every report has the same two rows (``answers`` and
+``inbox-key``), and the record's length says only its size class.
+
+Reports stored before this keep one row per text (:data:`PER_TEXT_FIELDS`)
+and are read exactly as before.  WHY no migration: re-sealing needs the
+report's data key, which the server never holds at rest; only a reviewer
+or the offline escrow key could do it, one case at a time.
+
+Record layout (UTF-8 JSON, inside the padded AEAD)::
+
+    {"narrative": "...", "when_exact": "...", ..., "contact": "..."}
+
+Only the texts given are present; names are those of :data:`PER_TEXT_FIELDS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from registry.crypto import CannotOpen, open_field, seal_field
+
+NARRATIVE = "narrative"
+# Sealed free-text answers besides the narrative, in display order.
+SEALED_ANSWERS = ("when_exact", "where_exact", "perpetrators", "said", "injuries", "witnesses")
+# A contact the person gives, sealed like every answer.
+CONTACT = "contact"
+ANSWERS = "answers"
+"""The one sealed field of a new report that holds all of :data:`PER_TEXT_FIELDS`."""
+PER_TEXT_FIELDS = (NARRATIVE, *SEALED_ANSWERS, CONTACT)
+"""Names of the rows, one per text, of reports stored before :data:`ANSWERS`."""
+TEXT_FIELDS = (ANSWERS, *PER_TEXT_FIELDS)
+"""Every sealed-field name that holds texts of a report, in either layout."""
+
+
+def encode_answers(texts: Mapping[str, str]) -> bytes:
+    """The record of ``texts`` (name to text), before sealing.
+
+    Raises ValueError for a name that is not one of :data:`PER_TEXT_FIELDS`.
+    """
+    unknown = set(texts) - set(PER_TEXT_FIELDS)
+    if unknown:
+        raise ValueError(f"not a sealed text: {sorted(unknown)}")
+    ordered = {name: texts[name] for name in PER_TEXT_FIELDS if name in texts}
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_answers(record: bytes) -> dict[str, str]:
+    """The texts in a record made by :func:`encode_answers`; CannotOpen if malformed.
+
+    Names this code does not know are left out (a later version may add some).
+    """
+    try:
+        texts = json.loads(record.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        # Authenticated, so only a bug (or a forged key) gets here.
+        raise CannotOpen() from None
+    if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
+        raise CannotOpen()
+    return {name: texts[name] for name in PER_TEXT_FIELDS if name in texts}
+
+
+def seal_answers(dek: bytes, texts: Mapping[str, str], *, report_id: str) -> bytes:
+    """The ciphertext of the :data:`ANSWERS` field holding ``texts``."""
+    return seal_field(dek, encode_answers(texts), report_id=report_id, field=ANSWERS)
+
+
+def open_texts(dek: bytes, name: str, ciphertext: bytes, *, report_id: str) -> dict[str, str]:
+    """The texts held by one stored field ``name``, of either layout, by text name.
+
+    The :data:`ANSWERS` record gives every text it holds; a row of the older
+    layout gives its one text.  Raises CannotOpen if the row fails its check.
+    """
+    plaintext = open_field(dek, ciphertext, report_id=report_id, field=name)
+    if name == ANSWERS:
+        return decode_answers(plaintext)
+    try:
+        return {name: plaintext.decode("utf-8")}
+    except UnicodeDecodeError:
+        raise CannotOpen() from None
