@@ -51,6 +51,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 from config import Config
 from registry.serving.head import HeadGatherer, Verdict
 from registry.serving.logs import quiet_handle_error
+from registry.serving.memory import bound_malloc
 
 MAX_HEAD = 16 * 1024
 """Largest request head gathered (browsers send 1–4 KiB)."""
@@ -106,6 +107,7 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
 
     def init_process(self) -> None:
         """Start the upload pool, then gunicorn's loop (which never returns)."""
+        bound_malloc()  # before any thread allocates (see registry.serving.memory)
         self.upload_pool = ThreadPoolExecutor(
             max_workers=self.upload_threads, thread_name_prefix="upload"
         )
