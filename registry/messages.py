@@ -7,6 +7,10 @@
   copy to the receipt-derived key.
 
 Either way the server, which holds neither private key, cannot read them.
+
+A submitter's staff copy also carries their statement (registry.authorship):
+whoever can write the database can seal to the inbox key, only the receipt
+holder can sign, so reviewers see which messages verify (promise 10).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import audit
+from registry.authorship import SubmitterKey, frame_message, message_digest, split_message
 from registry.crypto import (
     open_field,
     open_with_private_key,
@@ -46,6 +51,8 @@ class MessageView:
     created_on: date
     # None: the sealed copy failed its integrity check.
     text: str | None
+    # From staff (under the data key) or signed by the receipt holder.
+    verified: bool = False
 
 
 def _check(text: str) -> bytes:
@@ -58,9 +65,14 @@ def _purpose(kind: str, message_id: str) -> str:
     return f"{kind}:{message_id}"
 
 
-def post_from_submitter(db: Session, report: Report, text: str, *, today: date) -> Message:
-    """Add a message from the submitter to the staff."""
+def post_from_submitter(
+    db: Session, report: Report, text: str, *, today: date, signing_seed: bytes
+) -> Message:
+    """Add a message from the submitter to the staff, signed with the receipt's ``signing_seed``."""
     plaintext, mid = _check(text), new_public_id()
+    # WHY the statement inside the inbox seal: nothing new shows on disk,
+    # and only the receipt holder could have made it (registry.authorship).
+    signed = frame_message(signing_seed, report_id=report.public_id, message_id=mid, text=plaintext)
     message = Message(
         public_id=mid,
         report_id=report.id,
@@ -68,7 +80,7 @@ def post_from_submitter(db: Session, report: Report, text: str, *, today: date) 
         direction=Direction.TO_STAFF.value,
         created_on=today,
         staff_copy=seal_to_public_key(
-            plaintext,
+            signed,
             report.inbox_public_key,
             report_id=report.public_id,
             purpose=_purpose("inbox", mid),
@@ -123,11 +135,14 @@ def _messages(db: Session, report: Report) -> list[Message]:
 def read_as_submitter(db: Session, report: Report, private_key: bytes) -> list[MessageView]:
     """Every message of the case, opened with the receipt-derived key (damaged: ``None``)."""
     damage = Damage()
+    # WHY verified for the submitter: this is their own copy, read with
+    # their own receipt; authorship is what reviewers need checked.
     return [
         MessageView(
             m.direction,
             m.created_on,
-            damage.text(
+            verified=True,
+            text=damage.text(
                 "message",
                 partial(
                     open_with_private_key,
@@ -142,11 +157,16 @@ def read_as_submitter(db: Session, report: Report, private_key: bytes) -> list[M
     ]
 
 
-def read_as_staff(db: Session, report: Report, dek: bytes, damage: Damage) -> list[MessageView]:
+def read_as_staff(
+    db: Session, report: Report, dek: bytes, damage: Damage, *, signer: SubmitterKey
+) -> list[MessageView]:
     """Every message of the case, opened with the report's data key.
 
     A message that fails its integrity check is ``None`` and noted in
     ``damage``; so is every message to the staff if the inbox key is damaged.
+    A message to the staff whose statement does not verify against
+    ``signer`` has ``verified`` False, and, when the report has a verify
+    key, is noted as damage ``message`` (it was forged or altered).
     """
     inbox_field = db.get(SealedField, (report.id, INBOX_KEY))
     inbox: bytes | None = b""
@@ -160,30 +180,59 @@ def read_as_staff(db: Session, report: Report, dek: bytes, damage: Damage) -> li
     views = []
     for m in _messages(db, report):
         if m.direction == Direction.TO_STAFF.value:
-            if inbox is None:
-                damage.note("message")
-                text = None
-            else:
-                text = damage.text(
-                    "message",
-                    partial(
-                        open_with_private_key,
-                        m.staff_copy,
-                        inbox,
-                        report_id=report.public_id,
-                        purpose=_purpose("inbox", m.public_id),
-                    ),
-                )
-        else:
-            text = damage.text(
-                "message",
-                partial(
-                    open_field,
-                    dek,
-                    m.staff_copy,
-                    report_id=report.public_id,
-                    field=_purpose("message", m.public_id),
-                ),
-            )
-        views.append(MessageView(m.direction, m.created_on, text))
+            text, verified = _from_submitter(m, report, inbox, damage, signer)
+            views.append(MessageView(m.direction, m.created_on, text, verified))
+            continue
+        text = damage.text(
+            "message",
+            partial(
+                open_field,
+                dek,
+                m.staff_copy,
+                report_id=report.public_id,
+                field=_purpose("message", m.public_id),
+            ),
+        )
+        # WHY staff messages count as verified: sealed under the data key,
+        # which a forger with the database alone does not hold.
+        views.append(MessageView(m.direction, m.created_on, text, verified=text is not None))
     return views
+
+
+def _from_submitter(
+    m: Message, report: Report, inbox: bytes | None, damage: Damage, signer: SubmitterKey
+) -> tuple[str | None, bool]:
+    """The text of a message to the staff and whether its statement verifies."""
+    if inbox is None:
+        damage.note("message")
+        return None, False
+    plaintext = damage.opened(
+        "message",
+        partial(
+            open_with_private_key,
+            m.staff_copy,
+            inbox,
+            report_id=report.public_id,
+            purpose=_purpose("inbox", m.public_id),
+        ),
+    )
+    if plaintext is None:
+        return None, False
+    statement, body = split_message(plaintext)
+    verified = signer.verifies(
+        statement,
+        report_id=report.public_id,
+        kind="message",
+        item_id=m.public_id,
+        digest=message_digest(body),
+    )
+    if not verified and signer.public is not None:
+        # A report with a verify key only ever stores signed messages: an
+        # unsigned or wrongly signed one was put there by someone else.
+        # (Without a key, the record that held it is what is noted damaged.)
+        damage.note("message")
+    try:
+        return body.decode("utf-8"), verified
+    except UnicodeDecodeError:
+        damage.note("message")
+        return None, False

@@ -19,6 +19,12 @@ Record layout (UTF-8 JSON, inside the padded AEAD)::
     {"narrative": "...", "when_exact": "...", ..., "contact": "..."}
 
 Only the texts given are present; names are those of :data:`PER_TEXT_FIELDS`.
+Reports stored since submitter statements also hold :data:`VERIFY_KEY`: the
+hex of the receipt-derived Ed25519 verify key (registry.crypto.statements).
+WHY here, under the data key: the key that vouches for what reaches the
+inbox must be one a forger with the database alone cannot replace or
+remove; removing or damaging this record damages the narrative too, so it
+can never pass for an older report without a key.
 """
 
 from __future__ import annotations
@@ -39,17 +45,26 @@ PER_TEXT_FIELDS = (NARRATIVE, *SEALED_ANSWERS, CONTACT)
 """Names of the rows, one per text, of reports stored before :data:`ANSWERS`."""
 TEXT_FIELDS = (ANSWERS, *PER_TEXT_FIELDS)
 """Every sealed-field name that holds texts of a report, in either layout."""
+VERIFY_KEY = "submitter-verify-key"
+"""Entry of the :data:`ANSWERS` record holding the submitter's verify key (hex)."""
+_VERIFY_KEY_LENGTH = 32
 
 
-def encode_answers(texts: Mapping[str, str]) -> bytes:
-    """The record of ``texts`` (name to text), before sealing.
+def encode_answers(texts: Mapping[str, str], *, verify_key: bytes | None = None) -> bytes:
+    """The record of ``texts`` (name to text) and the submitter's ``verify_key``, before sealing.
 
-    Raises ValueError for a name that is not one of :data:`PER_TEXT_FIELDS`.
+    Raises ValueError for a name that is not one of :data:`PER_TEXT_FIELDS`
+    or a verify key that is not 32 bytes.
     """
     unknown = set(texts) - set(PER_TEXT_FIELDS)
     if unknown:
         raise ValueError(f"not a sealed text: {sorted(unknown)}")
     ordered = {name: texts[name] for name in PER_TEXT_FIELDS if name in texts}
+    if verify_key is not None:
+        if len(verify_key) != _VERIFY_KEY_LENGTH:
+            raise ValueError("not a verify key")
+        # Fixed length (64 hex digits): every new report's record grows alike.
+        ordered[VERIFY_KEY] = verify_key.hex()
     return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -68,9 +83,35 @@ def decode_answers(record: bytes) -> dict[str, str]:
     return {name: texts[name] for name in PER_TEXT_FIELDS if name in texts}
 
 
-def seal_answers(dek: bytes, texts: Mapping[str, str], *, report_id: str) -> bytes:
-    """The ciphertext of the :data:`ANSWERS` field holding ``texts``."""
-    return seal_field(dek, encode_answers(texts), report_id=report_id, field=ANSWERS)
+def decode_verify_key(record: bytes) -> bytes | None:
+    """The submitter's verify key in an :data:`ANSWERS` record; None if it holds none.
+
+    Raises CannotOpen for a record that is not JSON or a key that is malformed.
+    """
+    try:
+        entries = json.loads(record.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CannotOpen() from None
+    if not isinstance(entries, dict):
+        raise CannotOpen()
+    value = entries.get(VERIFY_KEY)
+    if value is None:
+        return None
+    try:
+        key = bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        key = b""
+    if len(key) != _VERIFY_KEY_LENGTH:
+        raise CannotOpen()
+    return key
+
+
+def seal_answers(
+    dek: bytes, texts: Mapping[str, str], *, report_id: str, verify_key: bytes | None = None
+) -> bytes:
+    """The ciphertext of the :data:`ANSWERS` field holding ``texts`` and ``verify_key``."""
+    record = encode_answers(texts, verify_key=verify_key)
+    return seal_field(dek, record, report_id=report_id, field=ANSWERS)
 
 
 def open_texts(dek: bytes, name: str, ciphertext: bytes, *, report_id: str) -> dict[str, str]:

@@ -150,7 +150,9 @@ def test_case_shows_messages_and_files_in_the_order_they_came(app: Flask, story:
         # Another case's conversation starts at 1, whatever this one holds.
         other = session.scalars(select(Report).where(Report.id != report.id)).first()
         assert other is not None
-        message = post_from_submitter(session, other, "A first word", today=date(2026, 1, 2))
+        message = post_from_submitter(
+            session, other, "A first word", today=date(2026, 1, 2), signing_seed=bytes(32)
+        )
         assert message.seq == 1
         session.rollback()
 
@@ -170,12 +172,22 @@ def test_concurrent_messages_wait_for_each_other(app: Flask) -> None:
 
         def other_writer() -> None:
             message = post_from_submitter(
-                second, second.scalars(query).one(), "second", today=date(2026, 1, 2)
+                second,
+                second.scalars(query).one(),
+                "second",
+                today=date(2026, 1, 2),
+                signing_seed=bytes(32),
             )
             got.append(message.seq)
             second.commit()
 
-        post_from_submitter(first, first.scalars(query).one(), "first", today=date(2026, 1, 2))
+        post_from_submitter(
+            first,
+            first.scalars(query).one(),
+            "first",
+            today=date(2026, 1, 2),
+            signing_seed=bytes(32),
+        )
         writer = threading.Thread(target=other_writer)
         writer.start()
         # Give the other writer time to read a stale last position, were it able to.

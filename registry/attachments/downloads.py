@@ -20,6 +20,7 @@ from registry.attachments.sniff import SNIFF_BYTES
 from registry.attachments.sniff import sniff as sniff_media_type
 from registry.attachments.storage import BlobStore
 from registry.attachments.verify import second_pass, verify
+from registry.authorship import submitter_key
 from registry.crypto import CannotOpen
 from registry.models import Attachment, Report
 
@@ -63,6 +64,9 @@ def _verified(
 ) -> VerifiedFile:
     """Open one attachment and check all of its blob; FileDamaged if anything fails.
 
+    A file whose submitter statement does not verify is FileDamaged too,
+    before its blob is opened, unless the report predates statements.
+
     ``accept`` refuses (AttachmentRejected) by the metadata before the blob
     is read.  Nothing is audited here: the caller audits only a file that
     passed, then sends it.
@@ -76,9 +80,17 @@ def _verified(
         raise AttachmentRejected("missing", public_id)
     try:
         # One inbox unseal and one metadata open: only this file's row.
-        view, key = opened_row(row, report, inbox_private(db, report, dek))
+        view, key = opened_row(
+            row, report, inbox_private(db, report, dek), submitter_key(db, report, dek)
+        )
     except CannotOpen:
         raise FileDamaged() from None
+    if not view.servable:
+        # WHY refuse before any byte: anyone who can write the database can
+        # seal a file (and a matching custody hash) to the inbox key; only
+        # the receipt holder can sign it.  An unsigned file in a report with
+        # a verify key is a forgery, and a reviewer must not open it.
+        raise FileDamaged()
     if not accept(view):
         raise AttachmentRejected("preview", public_id)
     try:

@@ -7,9 +7,9 @@ import json
 import os
 from collections.abc import Generator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,12 +20,14 @@ from registry.attachments.sniff import sniff as sniff_media_type
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import UPLOAD_CONTEXT, SealedUpload
 from registry.attachments.verify import Expected
+from registry.authorship import SubmitterKey, file_digest
 from registry.crypto import (
     CannotOpen,
     open_field,
     open_stream,
     open_with_private_key,
     seal_to_public_key,
+    sign_statement,
 )
 from registry.crypto.stream import DEFAULT_CHUNK_SIZE, StreamInfo, StreamSealer
 from registry.integrity import Damage
@@ -85,6 +87,9 @@ class AttachmentView:
 
     ``intact`` is False for a file whose key or metadata failed its
     integrity check: then only its id is known, and nothing may be offered.
+    ``verified`` is True when the submitter's statement over the file's key,
+    hashes, name, type and size verifies (registry.authorship); ``legacy``
+    when the report predates statements, so no file of it can verify.
     """
 
     public_id: str
@@ -96,6 +101,17 @@ class AttachmentView:
     intact: bool = True
     # SHA-256 of the stored plaintext, for a cleaned photo stored since it is kept.
     stored_sha256: str | None = None
+    verified: bool = False
+    legacy: bool = False
+
+    @property
+    def servable(self) -> bool:
+        """Whether the file may be downloaded: intact, and verified (or of an older report).
+
+        WHY legacy files are still served: without the receipt nobody can
+        sign them afterwards, and refusing would hide every older file.
+        """
+        return self.intact and (self.verified or self.legacy)
 
     @classmethod
     def damaged(cls, public_id: str) -> AttachmentView:
@@ -118,7 +134,7 @@ class AttachmentView:
         fresh JPEG, PNG or WebP; no uploader chose them (a polyglot, a page
         named photo.jpg), so a browser renders only pixels made here.
         """
-        return self.intact and self.scrubbed and self.media_type in SCRUBBABLE
+        return self.servable and self.scrubbed and self.media_type in SCRUBBABLE
 
 
 def prepare(
@@ -213,8 +229,14 @@ def _purpose(kind: str, attachment_id: str) -> str:
     return f"{kind}:{attachment_id}"
 
 
-def attach(db: Session, report: Report, files: list[Prepared], *, today: date) -> list[Attachment]:
-    """Add rows for prepared files; the file keys and names sealed to the inbox key."""
+def attach(
+    db: Session, report: Report, files: list[Prepared], *, today: date, signing_seed: bytes
+) -> list[Attachment]:
+    """Add rows for prepared files; the file keys and names sealed to the inbox key.
+
+    Each file's metadata carries the submitter's statement, signed with the
+    receipt's ``signing_seed`` (registry.authorship.file_digest).
+    """
     rows = []
     first = next_position(db, Attachment, report.id) if files else 0
     for position, item in enumerate(files, start=first):
@@ -230,6 +252,16 @@ def attach(db: Session, report: Report, files: list[Prepared], *, today: date) -
             # WHY: the custody hash is the original's; this one lets a
             # download check the cleaned copy it sends (registry.attachments.verify).
             meta["stored_sha256"] = item.stored_sha256
+        # WHY a signature inside the sealed metadata: sealing to the inbox
+        # public key proves nothing (the database holds it); the statement
+        # proves the receipt holder sent this key, these hashes and this name.
+        meta["sig"] = sign_statement(
+            signing_seed,
+            report_id=report.public_id,
+            kind="file",
+            item_id=aid,
+            digest=file_digest(item.upload.key, meta),
+        ).hex()
         rows.append(
             Attachment(
                 public_id=aid,
@@ -256,12 +288,18 @@ def attach(db: Session, report: Report, files: list[Prepared], *, today: date) -
 
 
 def add_report_files(
-    db: Session, report: Report, files: list[Prepared], store: BlobStore, *, today: date
+    db: Session,
+    report: Report,
+    files: list[Prepared],
+    store: BlobStore,
+    *,
+    today: date,
+    signing_seed: bytes,
 ) -> None:
     """Attach files to an existing report and commit; no orphan blob on failure."""
     kept: list[str] = []
     try:
-        attach(db, report, files, today=today)
+        attach(db, report, files, today=today, signing_seed=signing_seed)
         db.flush()
         for item in files:
             store.keep(item.upload.blob)
@@ -284,7 +322,7 @@ def inbox_private(db: Session, report: Report, dek: bytes) -> bytes:
     return open_field(dek, field.ciphertext, report_id=report.public_id, field=INBOX_KEY)
 
 
-def _view(row: Attachment, report: Report, inbox: bytes) -> AttachmentView:
+def _meta(row: Attachment, report: Report, inbox: bytes) -> dict[str, object]:
     meta = json.loads(
         open_with_private_key(
             row.sealed_meta,
@@ -293,6 +331,12 @@ def _view(row: Attachment, report: Report, inbox: bytes) -> AttachmentView:
             purpose=_purpose("attachment-meta", row.public_id),
         )
     )
+    if not isinstance(meta, dict):
+        raise TypeError("metadata")
+    return meta
+
+
+def _view(row: Attachment, meta: dict[str, Any]) -> AttachmentView:
     return AttachmentView(
         row.public_id,
         meta["name"],
@@ -304,10 +348,19 @@ def _view(row: Attachment, report: Report, inbox: bytes) -> AttachmentView:
     )
 
 
-def opened_row(row: Attachment, report: Report, inbox: bytes) -> tuple[AttachmentView, bytes]:
-    """An attachment's metadata and file key; CannotOpen if either fails its check."""
+def opened_row(
+    row: Attachment, report: Report, inbox: bytes, signer: SubmitterKey
+) -> tuple[AttachmentView, bytes]:
+    """An attachment's metadata and file key; CannotOpen if either fails its check.
+
+    The view's ``verified`` says whether the submitter's statement in the
+    metadata verifies against ``signer`` for this very key and metadata.
+    """
     try:
-        view = _view(row, report, inbox)
+        meta = _meta(row, report, inbox)
+        view = _view(row, meta)
+        sig = meta.get("sig")
+        statement = bytes.fromhex(sig) if isinstance(sig, str) else None
     except (ValueError, KeyError, TypeError, AttributeError):
         # Authenticated, yet not the metadata this code writes: only a bug
         # or a forged seal gets here; either way the file cannot be trusted.
@@ -318,16 +371,27 @@ def opened_row(row: Attachment, report: Report, inbox: bytes) -> tuple[Attachmen
         report_id=report.public_id,
         purpose=_purpose("attachment-key", row.public_id),
     )
-    return view, key
+    verified = signer.verifies(
+        statement,
+        report_id=report.public_id,
+        kind="file",
+        item_id=row.public_id,
+        digest=file_digest(key, meta),
+    )
+    return replace(view, verified=verified, legacy=signer.legacy), key
 
 
-def list_for_staff(db: Session, report: Report, dek: bytes, damage: Damage) -> list[AttachmentView]:
+def list_for_staff(
+    db: Session, report: Report, dek: bytes, damage: Damage, *, signer: SubmitterKey
+) -> list[AttachmentView]:
     """Every attachment of the report with its opened metadata.
 
     A file whose key or metadata fails its check (or all of them, when the
     inbox key does) is listed as damaged and noted in ``damage`` as part
-    ``file``; the other files still show (promise 10).  The blobs are not
-    read here: a damaged blob shows when it is downloaded.
+    ``file``; the other files still show (promise 10).  A file whose
+    statement does not verify against ``signer`` is listed unverified and,
+    when the report has a verify key, noted as ``file`` too.  The
+    blobs are not read here: a damaged blob shows when it is downloaded.
     """
     rows = list(
         db.scalars(
@@ -348,7 +412,12 @@ def list_for_staff(db: Session, report: Report, dek: bytes, damage: Damage) -> l
                 raise CannotOpen()
             # WHY open the key too (and drop it): a swapped key would
             # otherwise show a file that then never downloads.
-            view, _key = opened_row(row, report, inbox)
+            view, _key = opened_row(row, report, inbox, signer)
+            if not view.verified and signer.public is not None:
+                # A report with a verify key stores only signed files: this
+                # one was put or changed there by someone else.  (Without a
+                # key, the record that held it is what is noted damaged.)
+                damage.note("file")
         except CannotOpen:
             damage.note("file")
             view = AttachmentView.damaged(row.public_id)

@@ -39,6 +39,12 @@ from registry.crypto.second_factor import (
     second_factor_key,
 )
 from registry.crypto.sessions import new_session_secret, open_for_session, seal_for_session
+from registry.crypto.statements import (
+    content_digest,
+    sign_statement,
+    signing_public_key,
+    verify_statement,
+)
 from registry.crypto.stream import StreamInfo, open_stream, seal_stream
 
 __all__ = [
@@ -50,6 +56,7 @@ __all__ = [
     "KeyPair",
     "ReceiptKeys",
     "StreamInfo",
+    "content_digest",
     "derive_receipt_keys",
     "generate_keypair",
     "generate_receipt",
@@ -76,7 +83,10 @@ __all__ = [
     "seal_to_public_key",
     "seal_totp_seed",
     "second_factor_key",
+    "sign_statement",
+    "signing_public_key",
     "unlock_private_key",
     "unwrap_data_key",
+    "verify_statement",
     "wrap_data_key",
 ]

@@ -42,6 +42,9 @@ class Kind(IntEnum):
     # layout to expect.  Both hold a padded plaintext (registry.crypto.padding).
     PADDED_FIELD = 11
     PADDED_MESSAGE = 12
+    # An Ed25519 signature by the receipt-derived key over one submitter
+    # item (registry.crypto.statements); not sealed, only signed.
+    STATEMENT = 13
 
 
 def _label(kind: Kind) -> bytes:

@@ -31,10 +31,11 @@ class ReceiptNotFound(Exception):
 
 @dataclass(frozen=True)
 class Found:
-    """A report and the submitter's private key derived from the receipt."""
+    """A report and the submitter's private key and signing seed derived from the receipt."""
 
     report: Report
     private_key: bytes
+    signing_seed: bytes
 
 
 def find_by_receipt(
@@ -52,7 +53,7 @@ def find_by_receipt(
     report = db.scalars(select(Report).where(Report.lookup_id == keys.lookup_id)).first()
     if normalized is None or report is None:
         raise ReceiptNotFound()
-    return Found(report=report, private_key=keys.keypair.private)
+    return Found(report=report, private_key=keys.keypair.private, signing_seed=keys.signing_seed)
 
 
 def receipt_matches(

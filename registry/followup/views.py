@@ -80,7 +80,10 @@ def start() -> ResponseReturnValue:
             form.receipt.errors = [_("No report matches this receipt. Check it and try again.")]
         else:
             session = cookie.FollowupSession(
-                found.report.public_id, found.private_key, int(datetime.now(UTC).timestamp())
+                found.report.public_id,
+                found.private_key,
+                int(datetime.now(UTC).timestamp()),
+                signing_seed=found.signing_seed,
             )
             return _set_cookie(redirect(url_for("followup.case"), code=303), session)
     return render_template("followup/start.html", form=form), refused_status()
@@ -129,8 +132,13 @@ def message() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_case(*current, form, None), 422
     dbs = db.session()
+    session, report = current
     case_messages.post_from_submitter(
-        dbs, current[1], form.text.data or "", today=datetime.now(UTC).date()
+        dbs,
+        report,
+        form.text.data or "",
+        today=datetime.now(UTC).date(),
+        signing_seed=session.signing_seed,
     )
     dbs.commit()
     return redirect(url_for("followup.case", sent=1), code=303)
@@ -166,7 +174,14 @@ def add_files() -> ResponseReturnValue:
         else:
             if files:
                 today = datetime.now(UTC).date()
-                add_report_files(dbs, current[1], files, blob_store(), today=today)
+                add_report_files(
+                    dbs,
+                    current[1],
+                    files,
+                    blob_store(),
+                    today=today,
+                    signing_seed=current[0].signing_seed,
+                )
                 return redirect(url_for("followup.case", added=len(files)), code=303)
             form.files.errors = [_("Please choose at least one file.")]
     return _render_case(*current, MessageForm(formdata=None), None, form), 422

@@ -27,6 +27,7 @@ from registry.crypto import (
     new_data_key,
     normalize_receipt,
     seal_field,
+    signing_public_key,
     wrap_data_key,
 )
 from registry.ids import new_public_id
@@ -270,8 +271,15 @@ def submit_report(
         texts[CONTACT] = data.contact_details
     # WHY one record for every text, padded: every report then stores the
     # same two sealed rows, whatever was answered (registry.report_texts).
+    # WHY the verify key in that record, under the data key: it vouches for
+    # everything the submitter sends to the inbox, so only an opener of the
+    # report key may see it and nobody with the database alone may swap it.
+    verify_key = signing_public_key(derived.signing_seed)
     report.fields = [
-        SealedField(name=ANSWERS, ciphertext=seal_answers(dek, texts, report_id=public_id)),
+        SealedField(
+            name=ANSWERS,
+            ciphertext=seal_answers(dek, texts, report_id=public_id, verify_key=verify_key),
+        ),
         _sealed(dek, public_id, INBOX_KEY, inbox.private),
     ]
     report.flags = [ReportFlag(code=code) for code in sorted(set(data.flags))]
@@ -293,7 +301,7 @@ def submit_report(
     try:
         if files and store is not None:
             db.flush()
-            attach(db, report, list(files), today=today)
+            attach(db, report, list(files), today=today, signing_seed=derived.signing_seed)
             # Blobs move into place before the commit; if the commit fails
             # they are deleted again below, so no orphan remains either way.
             for item in files:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
+from registry.authorship import submitter_key
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
 from registry.integrity import Damage, record_damage
 from registry.messages import MessageView, read_as_staff
@@ -117,14 +118,16 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
             .order_by(CaseMapping.proposal_code)
         )
     ]
+    # One opening of the verify key for every message and file of the case.
+    signer = submitter_key(db, report, dek)
     view = CaseView(
         report=report,
         narrative=narrative,
         violations=[v.code for v in report.violations],
         mappings=mappings,
-        messages=read_as_staff(db, report, dek, damage),
+        messages=read_as_staff(db, report, dek, damage, signer=signer),
         answers=texts,
-        attachments=list_for_staff(db, report, dek, damage),
+        attachments=list_for_staff(db, report, dek, damage, signer=signer),
         notes=read_notes(db, report, dek, damage),
     )
     record_damage(db, public_id, account_id, damage)

@@ -50,6 +50,8 @@ from registry.crypto import (
     seal_to_public_key,
     seal_totp_seed,
     second_factor_key,
+    sign_statement,
+    signing_public_key,
     wrap_data_key,
 )
 from registry.report_texts import ANSWERS, encode_answers
@@ -301,6 +303,36 @@ def _recovery_code() -> Vector:
     }
 
 
+def _receipt_signing() -> Vector:
+    """The signing key of the same receipt as ``receipt-v1`` (added with statements)."""
+    salt = _fixed("deployment receipt salt", 16)
+    receipt = "7XK2-M9QT-4BHW-ZP3R-0CNA"
+    keys = derive_receipt_keys(receipt, salt=salt, params=CHEAP)
+    return {
+        "receipt": receipt,
+        "salt": salt.hex(),
+        "memory_kib": CHEAP.memory_kib,
+        "iterations": CHEAP.iterations,
+        "lanes": CHEAP.lanes,
+        "signing_seed": keys.signing_seed.hex(),
+        "signing_public_key": signing_public_key(keys.signing_seed).hex(),
+    }
+
+
+def _statement() -> Vector:
+    seed = _fixed("statement signing seed", 32)
+    digest = hashlib.sha256(b"sviedka vector input/statement content").digest()
+    item = {"report_id": REPORT, "kind": "file", "item_id": "A4KD9QX2MZ7P"}
+    return {
+        "signing_seed": seed.hex(),
+        "public_key": signing_public_key(seed).hex(),
+        **item,
+        "digest": digest.hex(),
+        # Ed25519 is deterministic: signing again gives these bytes exactly.
+        "envelope": sign_statement(seed, digest=digest, **item).hex(),
+    }
+
+
 # name -> (what the vector pins, builder).  Names never change meaning.
 BUILDERS: dict[str, tuple[str, Callable[[], Vector]]] = {
     "keypair-v1": ("KEYPAIR", _keypair),
@@ -336,6 +368,8 @@ BUILDERS: dict[str, tuple[str, Callable[[], Vector]]] = {
     "totp-seed-v1": ("TOTP_SEED", _totp_seed),
     "enrolment-v1": ("ENROLMENT", _enrolment),
     "recovery-code-v1": ("RECOVERY_CODE", _recovery_code),
+    "receipt-signing-v1": ("RECEIPT_SIGNING", _receipt_signing),
+    "statement-v1": ("STATEMENT", _statement),
 }
 
 

@@ -46,8 +46,11 @@ from registry.crypto import (
     seal_stream,
     seal_totp_seed,
     second_factor_key,
+    sign_statement,
+    signing_public_key,
     unlock_private_key,
     unwrap_data_key,
+    verify_statement,
 )
 from registry.crypto.envelope import Kind
 from registry.crypto.padding import padded_size
@@ -249,6 +252,31 @@ def test_receipt_derivation(vector: Vector) -> None:
         _same(vector, "submitter private key", keys.keypair.private, _h(vector, "private_key"))
         public = hashlib.sha256(keys.keypair.public).hexdigest()
         _same(vector, "submitter public key", public, vector["public_key_sha256"])
+
+
+@pytest.mark.parametrize("vector", _vectors("RECEIPT_SIGNING"))
+def test_receipt_signing_key(vector: Vector) -> None:
+    """The signing key a receipt gives: every signature stored with a report depends on it."""
+    keys = derive_receipt_keys(vector["receipt"], salt=_h(vector, "salt"), params=_params(vector))
+    _same(vector, "signing seed", keys.signing_seed, _h(vector, "signing_seed"))
+    public = signing_public_key(keys.signing_seed)
+    _same(vector, "signing public key", public, _h(vector, "signing_public_key"))
+
+
+@pytest.mark.parametrize("vector", _vectors("STATEMENT"))
+def test_statement(vector: Vector) -> None:
+    _header(vector)
+    seed, envelope = _h(vector, "signing_seed"), _h(vector, "envelope")
+    item = {
+        "report_id": vector["report_id"],
+        "kind": vector["kind"],
+        "item_id": vector["item_id"],
+        "digest": _h(vector, "digest"),
+    }
+    _same(vector, "public key", signing_public_key(seed), _h(vector, "public_key"))
+    verified = verify_statement(_h(vector, "public_key"), envelope, **item)
+    _same(vector, "verification", verified, True)
+    _same(vector, "signing again", sign_statement(seed, **item), envelope)
 
 
 @pytest.mark.parametrize("vector", _vectors("TOTP_SEED"))

@@ -137,7 +137,9 @@ def test_withdrawal_deletes_everything(
 
 def test_session_ends_after_idle_time(app: Flask) -> None:
     key = bytes(32)
-    session = cookie.FollowupSession("ABCDEFGHJKMN", bytes(96), issued_at=1_000_000)
+    session = cookie.FollowupSession(
+        "ABCDEFGHJKMN", bytes(96), issued_at=1_000_000, signing_seed=bytes(range(32))
+    )
     value = cookie.encode(key, session, now=1_000_000)
     assert cookie.decode(key, value, now=1_000_000 + 14 * 60) == session
     assert cookie.decode(key, value, now=1_000_000 + 16 * 60) is None
@@ -255,3 +257,16 @@ def test_withdrawal_is_refused_with_503_when_the_kdf_is_busy(
     busy = post_form(client, "/followup/withdraw", {"confirm": "y", "receipt": receipt})
     assert busy.status_code == 503
     assert _row_counts(app)[0] == 1
+
+
+def test_a_cookie_of_the_layout_before_signing_seeds_is_refused() -> None:
+    """An older cookie (no signing seed) must not be misread: the person types the receipt again."""
+    import base64
+    import struct
+
+    from registry.crypto import seal_local
+
+    key = bytes(32)
+    payload = struct.pack(">QQ", 1_000_000, 1_000_000 + 900) + bytes(96) + b"ABCDEFGHJKMNPQRS"
+    old = base64.urlsafe_b64encode(seal_local(key, payload, context="followup-session"))
+    assert cookie.decode(key, old.decode().rstrip("="), now=1_000_000) is None
