@@ -87,6 +87,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'registry.sqlite3'}"
     else:
         url = request.getfixturevalue("pg_database")
+    return _prepared(url, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database, for tests of SQLite's own file format only."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite-only') / 'registry.sqlite3'}"
+    return _prepared(url, tmp_path_factory)
+
+
+def _prepared(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(url)
     root = tmp_path_factory.mktemp("seed")
     app = create_app(TestingConfig.for_paths(root / "instance", root / "keys", url))
@@ -121,6 +132,16 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     (without any, the form refuses reports; see tests/intake/test_no_key_holder.py).
     Its locked private half is ``tmp_path / ESCROW_PRIVATE``.
     """
+    yield from _app_on(database_url, tmp_path)
+
+
+@pytest.fixture
+def sqlite_app(sqlite_database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """Like ``app``, on SQLite only: for what only SQLite's file shows."""
+    yield from _app_on(sqlite_database_url, tmp_path)
+
+
+def _app_on(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     cfg = TestingConfig.for_paths(tmp_path / "instance", tmp_path / "keys", database_url)
     create_escrow(cfg.keys_dir, tmp_path / ESCROW_PRIVATE, ESCROW_PASSPHRASE, escrow_params(cfg))
     app = create_app(cfg)

@@ -72,12 +72,11 @@ def _post(client: FlaskClient, path: str, page: str, data: dict[str, object]) ->
 
 
 @pytest.fixture
-def filing(app: Flask, staff: StaffActions) -> Filing:
+def filing(sqlite_app: Flask) -> Filing:
+    """Reports filed between staff actions on SQLite (PostgreSQL's xmin: README.md)."""
+    app, staff = sqlite_app, StaffActions(sqlite_app)
     with app.app_context():
-        engine = db.engine()
-        if engine.dialect.name != "sqlite":
-            pytest.skip("rowids are SQLite's; PostgreSQL's xmin is documented in README.md")
-        path = engine.url.database
+        path = db.engine().url.database
     assert path
     coordinator = staff.create("coordinator@example.org", Role.COORDINATOR)
     reviewer = english_client(app)

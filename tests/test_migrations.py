@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
@@ -27,11 +26,9 @@ def test_all_tables_exist(database_url: str) -> None:
     assert {t.name for t in Base.metadata.sorted_tables} <= names
 
 
-def test_sqlite_tables_have_rowids_exactly_where_the_models_say(database_url: str) -> None:
+def test_sqlite_tables_have_rowids_exactly_where_the_models_say(sqlite_database_url: str) -> None:
     """``compare_metadata`` ignores table options, so WITHOUT ROWID is compared here."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("WITHOUT ROWID is a SQLite table option")
-    engine = create_engine(database_url)
+    engine = create_engine(sqlite_database_url)
     inspector = inspect(engine)
     for table in Base.metadata.sorted_tables:
         options = inspector.get_table_options(table.name)
