@@ -25,9 +25,14 @@ worker_class = "registry.serving.worker.SlowNetworkWorker"
 threads = _settings.serve_threads
 # Sockets, not threads, hold waiting connections: a generous cap.
 worker_connections = 1000
-# Kept-alive connections wait in the event loop, which costs nothing; a new
-# connection over Tor costs a round trip through the circuit.
-keepalive = 15
+# No keep-alive, as with the sync workers before.  A kept-alive connection
+# stays with the worker that accepted it, so a few busy clients can pile
+# onto one worker's interpreter lock while the other worker idles: measured
+# with 4 reviewers (bench part c) at 15 s, queue p95 went from 39 to 74 ms,
+# case pages from 77 to 159 ms, and 4 of 520 page loads failed; at 0 every
+# request is accepted by whichever worker is free.  (The worker's own
+# keep-alive path is tested with --keep-alive in tests/serving.)
+keepalive = 0
 # The event loop reports to the arbiter every second, whatever the threads
 # do; a worker silent this long is truly stuck.
 timeout = 60

@@ -48,7 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         tmp_path_factory.mktemp("slow"),
         extra_env={
             # gunicorn's own option: the arbiter kills a worker silent this long.
-            "GUNICORN_CMD_ARGS": f"--timeout {WORKER_TIMEOUT}",
+            # Keep-alive is off in production (gunicorn.conf.py) but the
+            # worker's path for it is tested here.
+            "GUNICORN_CMD_ARGS": f"--timeout {WORKER_TIMEOUT} --keep-alive 5",
             "REGISTRY_HEAD_TIMEOUT_SECONDS": str(HEAD_TIMEOUT),
             "REGISTRY_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT),
             "REGISTRY_UPLOAD_THREADS": str(UPLOAD_THREADS),
