@@ -65,20 +65,38 @@ def submitter_key(db: Session, report: Report, dek: bytes) -> SubmitterKey:
     """The report's verify key, opened with its data key (see :class:`SubmitterKey`)."""
     record = db.get(SealedField, (report.id, ANSWERS))
     if record is None:
-        # The layout of a row per text predates statements; it counts as
-        # such only if its narrative opens under this report's key (a
-        # forger cannot make one), else the record was removed: damage.
         narrative = db.get(SealedField, (report.id, NARRATIVE))
-        if narrative is None:
-            return SubmitterKey(None)
-        try:
-            open_field(dek, narrative.ciphertext, report_id=report.public_id, field=NARRATIVE)
-        except CannotOpen:
-            return SubmitterKey(None)
-        return SubmitterKey(None, legacy=True)
+        opened = False
+        if narrative is not None:
+            try:
+                open_field(dek, narrative.ciphertext, report_id=report.public_id, field=NARRATIVE)
+                opened = True
+            except CannotOpen:
+                pass
+        return key_from_record(None, has_record=False, narrative_opened=opened)
     try:
         plaintext = open_field(dek, record.ciphertext, report_id=report.public_id, field=ANSWERS)
-        key = decode_verify_key(plaintext)
+    except CannotOpen:
+        plaintext = None
+    return key_from_record(plaintext, has_record=True, narrative_opened=False)
+
+
+def key_from_record(
+    record: bytes | None, *, has_record: bool, narrative_opened: bool
+) -> SubmitterKey:
+    """The verify key from an :data:`ANSWERS` record the caller already opened.
+
+    ``record`` is its plaintext (None: it failed its check).  Without a
+    record, the layout of a row per text predates statements; it counts as
+    such only if its narrative opened under this report's key (a forger
+    cannot make one), else the record was removed: damage.
+    """
+    if not has_record:
+        return SubmitterKey(None, legacy=narrative_opened)
+    if record is None:
+        return SubmitterKey(None)
+    try:
+        key = decode_verify_key(record)
     except CannotOpen:
         return SubmitterKey(None)
     # An authentic record without a key was written before statements.

@@ -120,7 +120,11 @@ def open_texts(dek: bytes, name: str, ciphertext: bytes, *, report_id: str) -> d
     The :data:`ANSWERS` record gives every text it holds; a row of the older
     layout gives its one text.  Raises CannotOpen if the row fails its check.
     """
-    plaintext = open_field(dek, ciphertext, report_id=report_id, field=name)
+    return texts_of(name, open_field(dek, ciphertext, report_id=report_id, field=name))
+
+
+def texts_of(name: str, plaintext: bytes) -> dict[str, str]:
+    """The texts in the opened field ``name`` (either layout); CannotOpen if malformed."""
     if name == ANSWERS:
         return decode_answers(plaintext)
     try:

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
-from registry.authorship import submitter_key
+from registry.authorship import SubmitterKey, key_from_record
 from registry.crypto import CannotOpen, open_field, unwrap_data_key
 from registry.integrity import Damage, record_damage
 from registry.messages import MessageView, read_as_staff
 from registry.models import CaseMapping, KeyWrap, Report, SealedField
-from registry.report_texts import ANSWERS, CONTACT, NARRATIVE, TEXT_FIELDS, open_texts
+from registry.report_texts import ANSWERS, CONTACT, NARRATIVE, TEXT_FIELDS, texts_of
 from registry.review.notes import NoteView, read_notes
 
 
@@ -95,7 +95,7 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         db, actor=audit.account_actor(account_id), action="case.opened", report_ref=public_id
     )
     damage = Damage()
-    texts = _open_texts(db, report, dek, damage)
+    texts, signer = _open_texts(db, report, dek, damage)
     narrative = texts.pop(NARRATIVE)
     mappings = [
         MappingView(
@@ -118,8 +118,6 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
             .order_by(CaseMapping.proposal_code)
         )
     ]
-    # One opening of the verify key for every message and file of the case.
-    signer = submitter_key(db, report, dek)
     view = CaseView(
         report=report,
         narrative=narrative,
@@ -134,11 +132,15 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
     return replace(view, damaged=tuple(damage.parts))
 
 
-def _open_texts(db: Session, report: Report, dek: bytes, damage: Damage) -> dict[str, str | None]:
+def _open_texts(
+    db: Session, report: Report, dek: bytes, damage: Damage
+) -> tuple[dict[str, str | None], SubmitterKey]:
     """The narrative, every sealed answer and the contact, by text name, in one query.
 
     Reads both layouts: the one ``answers`` record of new reports and the
-    row per text of older ones (registry.report_texts).
+    row per text of older ones (registry.report_texts).  The submitter's
+    verify key comes from the same opened record, for every message and
+    file of the case, so the record is opened once per page.
     """
     rows = db.execute(
         select(SealedField.name, SealedField.ciphertext).where(
@@ -146,9 +148,14 @@ def _open_texts(db: Session, report: Report, dek: bytes, damage: Damage) -> dict
         )
     )
     texts: dict[str, str | None] = {}
+    record: bytes | None = None
+    has_record = False
     for name, ciphertext in rows:
         try:
-            texts.update(open_texts(dek, name, ciphertext, report_id=report.public_id))
+            plaintext = open_field(dek, ciphertext, report_id=report.public_id, field=name)
+            if name == ANSWERS:
+                has_record, record = True, plaintext
+            texts.update(texts_of(name, plaintext))
         except CannotOpen:
             if name != ANSWERS:
                 damage.note(name if name == NARRATIVE else "answer")
@@ -158,6 +165,7 @@ def _open_texts(db: Session, report: Report, dek: bytes, damage: Damage) -> dict
             # all, and which answers it held is exactly what it hides.  The
             # contact's existence is plain (the consent), so it shows as
             # damaged too rather than silently missing.
+            has_record, record = True, None
             damage.note(NARRATIVE)
             damage.note("answer")
             texts[NARRATIVE] = None
@@ -168,4 +176,7 @@ def _open_texts(db: Session, report: Report, dek: bytes, damage: Damage) -> dict
         # record) somebody removed it, which is damage, not an empty account.
         damage.note(NARRATIVE)
         texts[NARRATIVE] = None
-    return texts
+    signer = key_from_record(
+        record, has_record=has_record, narrative_opened=texts[NARRATIVE] is not None
+    )
+    return texts, signer
