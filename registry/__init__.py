@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from config import ROOT, Config
-from registry import db, extensions, i18n, labels, routing, security
+from registry import db
 from registry.attachments import upload
-from registry.kdf_slots import KdfSlots
 from registry.keyring import load_keyring
+from registry.serving.slots import KdfSlots
+from registry.web import extensions, i18n, labels, routing, security
 
 
 def create_app(cfg: Config | None = None) -> Flask:
@@ -59,7 +60,7 @@ def create_app(cfg: Config | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from registry.auditlog.views import bp as audit_bp
+    from registry.audit.views import bp as audit_bp
     from registry.auth import loader  # noqa: F401  (registers the Flask-Login loader)
     from registry.auth.account_views import bp as account_bp
     from registry.auth.views import bp as auth_bp

@@ -21,7 +21,7 @@ from wtforms import ValidationError
 
 from registry import db
 from registry.auth.loader import skip_identity
-from registry.kdf_slots import Busy
+from registry.serving.slots import Busy
 
 # A keeper answers a POST refused by an outage with the page that holds
 # what was sent (HTML, without the database), or None for the outage page.

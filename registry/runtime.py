@@ -9,8 +9,8 @@ from flask import current_app
 from config import Config
 from registry.auth.throttle import ThrottlePolicy
 from registry.crypto import Argon2Params
-from registry.kdf_slots import KdfSlots
 from registry.keyring import Keyring
+from registry.serving.slots import KdfSlots
 
 
 def config() -> Config:

@@ -230,9 +230,10 @@ def texts_by_escrow(app: Flask, tmp_path: Path, public_id: str) -> dict[str, str
     As recovery would open them, whichever layout the report was stored in.
     """
     from registry.crypto import unlock_private_key, unwrap_data_key
-    from registry.escrow import PRIVATE_HEADER, dearmor
+    from registry.keyring.armor import PRIVATE_HEADER, dearmor
     from registry.models import KeyWrap, SealedField
-    from registry.report_texts import TEXT_FIELDS, open_texts
+    from registry.records.texts import open_texts
+    from registry.records.vocabulary import TEXT_FIELDS
 
     locked = dearmor(PRIVATE_HEADER, (tmp_path / ESCROW_PRIVATE).read_text())
     private = unlock_private_key(locked, ESCROW_PASSPHRASE)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from registry.cli import main
 from registry.crypto import CannotOpen, unlock_private_key
-from registry.escrow import PRIVATE_HEADER, PUBLIC_HEADER, dearmor
+from registry.keyring.armor import PRIVATE_HEADER, PUBLIC_HEADER, dearmor
 
 
 @pytest.fixture

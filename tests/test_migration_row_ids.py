@@ -18,7 +18,7 @@ from alembic import command
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from registry.db import make_engine
-from registry.migrate import alembic_config
+from registry.models.migrate import alembic_config
 from tests.sqlite_file import RawFile
 
 REPORT = (

@@ -34,9 +34,9 @@ from sqlalchemy import func, select
 
 from config import TestingConfig
 from registry import create_app, db
-from registry.escrow import create_escrow
-from registry.migrate import upgrade
+from registry.keyring.escrow import create_escrow
 from registry.models import Message, Report
+from registry.models.migrate import upgrade
 from registry.reforms.service import load_catalogue
 from registry.runtime import escrow_params
 from registry.taxonomy.service import load_vocabularies

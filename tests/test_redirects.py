@@ -1,4 +1,4 @@
-"""Redirect targets from a request lead only to this site (registry.redirects).
+"""Redirect targets from a request lead only to this site (registry.web.redirects).
 
 The property tests resolve every ``Location`` the way a browser does (the
 WHATWG URL standard: tabs and newlines removed, edge controls and spaces
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from config import TestingConfig
 from registry import create_app, db
-from registry.redirects import safe_next
+from registry.web.redirects import safe_next
 from tests.fuzz.strategies import IN_CI
 
 BASE = "http://localhost/"
@@ -157,7 +157,7 @@ def test_the_switcher_never_leaves_the_site(
 ) -> None:
     # Exceptions propagate in testing: a 500 fails here with its traceback.
     response = lang_client.get(f"/lang/{code}", query_string={"next": target})
-    if "\x00" in target:  # refused for every address (registry.security)
+    if "\x00" in target:  # refused for every address (registry.web.security)
         assert response.status_code == 400
         return
     assert response.status_code == 303

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import db
-from registry.messages import post_from_submitter
 from registry.models import Attachment, KeyWrap, Message, Report, Role
 from registry.models.base import random_row_id
+from registry.records.messages import post_from_submitter
 from tests.helpers import StaffActions, english_client, post_form, submit_and_locate, submit_report
 
 # Rounds of alternating actions.  Each table below then holds rows from at

@@ -73,9 +73,7 @@ def test_no_hsts_by_default(client: FlaskClient) -> None:
         assert "Strict-Transport-Security" not in response.headers
 
 
-def test_hsts_when_configured(
-    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hsts_when_configured(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGISTRY_HSTS_SECONDS", "31536000")
     assert Config.from_env().hsts_seconds == 31536000
     cfg = app.extensions["registry.config"].with_overrides(

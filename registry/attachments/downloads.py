@@ -20,9 +20,9 @@ from registry.attachments.sniff import SNIFF_BYTES
 from registry.attachments.sniff import sniff as sniff_media_type
 from registry.attachments.storage import BlobStore
 from registry.attachments.verify import second_pass, verify
-from registry.authorship import submitter_key
 from registry.crypto import CannotOpen
 from registry.models import Attachment, Report
+from registry.records.authorship import submitter_key
 
 # WHY a policy of its own for an inline photo: the response is only an
 # image, so nothing in it may load, run or style anything else, and

@@ -20,7 +20,6 @@ from registry.attachments.sniff import sniff as sniff_media_type
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import UPLOAD_CONTEXT, SealedUpload
 from registry.attachments.verify import Expected
-from registry.authorship import SubmitterKey, file_digest
 from registry.crypto import (
     CannotOpen,
     open_field,
@@ -30,10 +29,12 @@ from registry.crypto import (
     sign_statement,
 )
 from registry.crypto.stream import DEFAULT_CHUNK_SIZE, StreamInfo, StreamSealer
-from registry.integrity import Damage
 from registry.models import Attachment, Report, SealedField
-from registry.positions import next_position
-from registry.slots import Slots
+from registry.records.authorship import SubmitterKey, file_digest
+from registry.records.integrity import Damage
+from registry.records.positions import next_position
+from registry.records.vocabulary import INBOX_KEY, purpose
+from registry.serving.slots import Slots
 
 FILE_NAME_MAX = 200
 # Photo formats the scrubber can re-encode without metadata.
@@ -88,7 +89,7 @@ class AttachmentView:
     ``intact`` is False for a file whose key or metadata failed its
     integrity check: then only its id is known, and nothing may be offered.
     ``verified`` is True when the submitter's statement over the file's key,
-    hashes, name, type and size verifies (registry.authorship); ``legacy``
+    hashes, name, type and size verifies (registry.records.authorship); ``legacy``
     when the report predates statements, so no file of it can verify.
     """
 
@@ -225,17 +226,13 @@ def _seal_into(sink: BinaryIO, data: bytes, key: bytes, attachment_id: str) -> S
     return sealer.finish()
 
 
-def _purpose(kind: str, attachment_id: str) -> str:
-    return f"{kind}:{attachment_id}"
-
-
 def attach(
     db: Session, report: Report, files: list[Prepared], *, today: date, signing_seed: bytes
 ) -> list[Attachment]:
     """Add rows for prepared files; the file keys and names sealed to the inbox key.
 
     Each file's metadata carries the submitter's statement, signed with the
-    receipt's ``signing_seed`` (registry.authorship.file_digest).
+    receipt's ``signing_seed`` (registry.records.authorship.file_digest).
     """
     rows = []
     first = next_position(db, Attachment, report.id) if files else 0
@@ -273,13 +270,13 @@ def attach(
                     item.upload.key,
                     report.inbox_public_key,
                     report_id=report.public_id,
-                    purpose=_purpose("attachment-key", aid),
+                    purpose=purpose("attachment-key", aid),
                 ),
                 sealed_meta=seal_to_public_key(
                     json.dumps(meta).encode(),
                     report.inbox_public_key,
                     report_id=report.public_id,
-                    purpose=_purpose("attachment-meta", aid),
+                    purpose=purpose("attachment-meta", aid),
                 ),
             )
         )
@@ -313,8 +310,6 @@ def add_report_files(
 
 def inbox_private(db: Session, report: Report, dek: bytes) -> bytes:
     """The report's inbox private key; CannotOpen if it is damaged or gone."""
-    from registry.intake.service import INBOX_KEY
-
     field = db.get(SealedField, (report.id, INBOX_KEY))
     if field is None:
         # Every report is stored with its inbox key: a missing row is damage.
@@ -328,7 +323,7 @@ def _meta(row: Attachment, report: Report, inbox: bytes) -> dict[str, object]:
             row.sealed_meta,
             inbox,
             report_id=report.public_id,
-            purpose=_purpose("attachment-meta", row.public_id),
+            purpose=purpose("attachment-meta", row.public_id),
         )
     )
     if not isinstance(meta, dict):
@@ -369,7 +364,7 @@ def opened_row(
         row.sealed_key,
         inbox,
         report_id=report.public_id,
-        purpose=_purpose("attachment-key", row.public_id),
+        purpose=purpose("attachment-key", row.public_id),
     )
     verified = signer.verifies(
         statement,

@@ -25,8 +25,8 @@ from registry.attachments.storage import BlobStore, IncomingBlob
 from registry.attachments.sweep import IncomingSweeper
 from registry.crypto import StreamInfo
 from registry.crypto.stream import StreamSealer
-from registry.ids import new_public_id
-from registry.slots import Slots
+from registry.records.ids import new_public_id
+from registry.serving.slots import Slots
 
 # The stream is bound to its attachment id; the file key itself is bound to
 # the report when it is sealed to the report's inbox key.

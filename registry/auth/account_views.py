@@ -18,8 +18,8 @@ from registry.auth import account_service, loader, recovery
 from registry.auth.forms import ChangePasswordForm, NewCodesForm
 from registry.auth.service import WeakPassword
 from registry.auth.views import PASSWORD_MESSAGES, clear_browser, render_codes
-from registry.extensions import limiter
 from registry.models import StaffSession
+from registry.web.extensions import limiter
 
 bp = Blueprint("account", __name__, url_prefix="/staff/account")
 

@@ -15,8 +15,8 @@ from registry.auth.sessions import (
     resume_session,
     session_private_key,
 )
-from registry.extensions import login_manager
 from registry.models import Account
+from registry.web.extensions import login_manager
 
 
 def timeouts() -> Timeouts:

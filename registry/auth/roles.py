@@ -20,7 +20,7 @@ def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
     Everyone else gets 404, not 403: a page that exists only for
     administrators is not advertised to a phished reviewer account.  Login
-    itself is checked earlier, by the default-deny hook (registry.security).
+    itself is checked earlier, by the default-deny hook (registry.web.security).
     """
     allowed = {role.value for role in roles}
 

@@ -30,8 +30,8 @@ from registry import db, runtime
 from registry.auth import loader, recovery, service, totp
 from registry.auth.forms import ChoosePasswordForm, CodesSavedForm, LoginForm, TotpForm
 from registry.auth.sessions import COOKIE, end_session, start_session
-from registry.extensions import limiter
 from registry.models import Account
+from registry.web.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 

@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from registry.choices import options
-from registry.messages import MESSAGE_MAX
+from registry.records.messages import MESSAGE_MAX
+from registry.web.forms import options
 
 
 class ReceiptForm(FlaskForm):

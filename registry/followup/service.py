@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from registry import audit
 from registry.attachments.service import blobs_of
 from registry.crypto import Argon2Params, derive_receipt_keys, normalize_receipt
-from registry.kdf_slots import KdfSlots
 from registry.models import Report
+from registry.serving.slots import KdfSlots
 
 # A well-formed receipt that is never issued in practice (the chance that a
 # random receipt equals it is 2^-100); used to spend the same KDF time on

@@ -10,17 +10,17 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from registry import db, runtime
-from registry import messages as case_messages
 from registry.attachments.explain import busy_cleaning, files_hint, prepared_files, rejection
 from registry.attachments.service import AttachmentRejected, add_report_files
 from registry.attachments.upload import blob_store
 from registry.errors import keeps_text_on_outage, same_site_post
-from registry.extensions import limiter
 from registry.followup import cookie, service
 from registry.followup.forms import ConsentForm, FilesForm, MessageForm, ReceiptForm, WithdrawForm
 from registry.models import Report
-from registry.slots import Busy
-from registry.validation import refused_status
+from registry.records import messages as case_messages
+from registry.serving.slots import Busy
+from registry.web.extensions import limiter
+from registry.web.forms import refused_status
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 

@@ -14,17 +14,16 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from registry.choices import options
 from registry.intake import drafts
-from registry.intake.service import ANSWER_MAX, ReportInput
+from registry.intake.service import ReportInput
+from registry.records.vocabulary import ANSWER_MAX, QUESTIONS, SEALED_ANSWERS
+from registry.web.forms import CheckboxesField, options
 
 NARRATIVE_MAX = 50_000
 FIRST_YEAR = 2000
@@ -47,13 +46,6 @@ MONTH_NAMES = (
 )
 
 
-class CheckboxesField(SelectMultipleField):
-    """A list of checkboxes (a multi-select is hard to use on a phone)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 def year_choices(today: date) -> list[SelectChoice]:
     """Years a report may concern, newest first, after a "don't remember"."""
     years = [(str(y), str(y)) for y in range(today.year, FIRST_YEAR - 1, -1)]
@@ -64,38 +56,6 @@ def month_choices() -> list[SelectChoice]:
     """Months 01–12 with their names, after a "don't remember"."""
     months = [(f"{i:02d}", name) for i, name in enumerate(MONTH_NAMES, start=1)]
     return options([("", _l("I don't remember")), *months])
-
-
-# Free-text questions that follow the Istanbul Protocol's topics.  Every
-# answer is sealed under the report key; none is required.
-SEALED_QUESTIONS: tuple[tuple[str, object, object], ...] = (
-    (
-        "when_exact",
-        _l("Exact date and time"),
-        _l("As precisely as you remember, e.g. “9 August 2020, about 23:00”."),
-    ),
-    (
-        "where_exact",
-        _l("Exact place"),
-        _l("Street, building, police department, cell number, vehicle…"),
-    ),
-    (
-        "perpetrators",
-        _l("Who did it"),
-        _l("Names, badge numbers, ranks, uniforms, masks, descriptions of the officers."),
-    ),
-    (
-        "said",
-        _l("What was said or demanded"),
-        _l("Threats, insults, questions, what they wanted from you."),
-    ),
-    (
-        "injuries",
-        _l("Injuries and medical care"),
-        _l("What injuries, whether a doctor saw them, whether there are medical papers."),
-    ),
-    ("witnesses", _l("Witnesses"), _l("Who else saw it or went through the same.")),
-)
 
 
 class ReportForm(FlaskForm):
@@ -140,12 +100,17 @@ class ReportForm(FlaskForm):
     place = SelectField(_l("Type of place"), default="", validate_choice=True)
     unit = SelectField(_l("Who did it: which service or unit"), default="", validate_choice=True)
     flags = CheckboxesField(_l("Tick what applies to the victim"))
-    when_exact = TextAreaField(validators=[Length(max=ANSWER_MAX)])
-    where_exact = TextAreaField(validators=[Length(max=ANSWER_MAX)])
-    perpetrators = TextAreaField(validators=[Length(max=ANSWER_MAX)])
-    said = TextAreaField(validators=[Length(max=ANSWER_MAX)])
-    injuries = TextAreaField(validators=[Length(max=ANSWER_MAX)])
-    witnesses = TextAreaField(validators=[Length(max=ANSWER_MAX)])
+    # One optional text field per sealed question (registry.records.vocabulary),
+    # made here in the table's order: WTForms orders fields by creation, and
+    # the question list is then written once for the form, the service and
+    # the case page.  A class body's namespace is the dict ``vars()`` returns.
+    for _question in QUESTIONS:
+        vars()[_question.name] = TextAreaField(
+            _question.label,
+            description=_question.hint,
+            validators=[Length(max=ANSWER_MAX)],
+        )
+    del _question
     consent_contact = RadioField(
         _l("May the staff contact you?"),
         choices=options(
@@ -185,14 +150,6 @@ class ReportForm(FlaskForm):
         _l("My case may be passed to partner organisations or UN mechanisms.")
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        # Labels and hints of the sealed questions come from one table.
-        for name, label, hint in SEALED_QUESTIONS:
-            field = getattr(self, name)
-            field.label.text = str(label)
-            field.description = hint
-
     def validate(self, extra_validators: object = None) -> bool:
         """Field checks, then refuse text that arrived as invalid UTF-8."""
         ok = bool(super().validate(extra_validators))
@@ -214,7 +171,7 @@ class ReportForm(FlaskForm):
 
     def sealed_answers(self) -> dict[str, str]:
         """The non-empty free-text answers, by field name."""
-        answers = {name: (getattr(self, name).data or "") for name, _, _ in SEALED_QUESTIONS}
+        answers = {name: (getattr(self, name).data or "") for name in SEALED_ANSWERS}
         return {name: text for name, text in answers.items() if text.strip()}
 
     def to_input(self, language: str) -> ReportInput:

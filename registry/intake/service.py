@@ -8,8 +8,7 @@ time of day) reaches this function, so nothing of it can be stored.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -30,9 +29,7 @@ from registry.crypto import (
     signing_public_key,
     wrap_data_key,
 )
-from registry.ids import new_public_id
 from registry.intake.drafts import Draft, receipt_for
-from registry.kdf_slots import KdfSlots
 from registry.models import (
     KEY_HOLDER_ROLES,
     Account,
@@ -42,13 +39,20 @@ from registry.models import (
     ReportViolation,
     SealedField,
 )
-from registry.report_texts import ANSWERS, CONTACT, NARRATIVE, SEALED_ANSWERS, seal_answers
-from registry.taxonomy.service import terms, titles
-
-INBOX_KEY = "inbox-key"
-ANSWER_MAX = 10_000
-CONTACT_CHOICES = ("receipt", "contact", "none")
-MONTH_PATTERN = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
+from registry.records.ids import new_public_id
+from registry.records.texts import seal_answers
+from registry.records.vocabulary import (
+    ANSWER_MAX,
+    ANSWERS,
+    CONTACT,
+    CONTACT_CHOICES,
+    INBOX_KEY,
+    MONTH_PATTERN,
+    NARRATIVE,
+    SEALED_ANSWERS,
+)
+from registry.serving.slots import KdfSlots
+from registry.taxonomy.service import first_unknown, terms, titles
 
 
 class AlreadySubmitted(Exception):
@@ -124,20 +128,6 @@ class SealingKeys:
     # The keyring's draft key.  Without one (a caller with no form page) no
     # draft is trusted and every report gets a fresh random receipt.
     draft_key: bytes | None = None
-
-
-def first_unknown(db: Session, checks: Iterable[tuple[str, Iterable[str], str]]) -> str | None:
-    """The first field whose codes are not all terms of their vocabulary, else None.
-
-    Each check is ``(field name, codes, vocabulary kind)``.  Shared by the
-    form and by reviewers correcting a case's codes later, so a code that
-    the form would refuse cannot enter any other way.
-    """
-    for name, codes, kind in checks:
-        known = titles(db, kind, "en")
-        if any(code not in known for code in codes):
-            return name
-    return None
 
 
 def _check(db: Session, data: ReportInput) -> None:
@@ -270,7 +260,7 @@ def submit_report(
     if data.consent_contact == "contact":
         texts[CONTACT] = data.contact_details
     # WHY one record for every text, padded: every report then stores the
-    # same two sealed rows, whatever was answered (registry.report_texts).
+    # same two sealed rows, whatever was answered (registry.records.texts).
     # WHY the verify key in that record, under the data key: it vouches for
     # everything the submitter sends to the inbox, so only an opener of the
     # report key may see it and nobody with the database alone may swap it.

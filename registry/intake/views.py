@@ -14,16 +14,15 @@ from registry.attachments.explain import files_hint, prepared_files, rejection
 from registry.attachments.service import AttachmentRejected
 from registry.attachments.upload import blob_store
 from registry.auth.sessions import COOKIE as STAFF_COOKIE
-from registry.choices import options
 from registry.errors import keeps_text_on_outage, same_site_post
 from registry.followup.cookie import COOKIE as FOLLOWUP_COOKIE
-from registry.i18n import COOKIE as LANGUAGE_COOKIE
-from registry.i18n import current_language
 from registry.intake import service
 from registry.intake.forms import ReceiptSavedForm, ReportForm, month_choices, year_choices
-from registry.kdf_slots import Busy
+from registry.serving.slots import Busy
 from registry.taxonomy.service import bundled_choices, choices
-from registry.validation import refused_status
+from registry.web.forms import options, refused_status
+from registry.web.i18n import COOKIE as LANGUAGE_COOKIE
+from registry.web.i18n import current_language
 
 bp = Blueprint("intake", __name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,8 +24,18 @@ class Role(StrEnum):
 KEY_HOLDER_ROLES = (Role.REVIEWER.value, Role.COORDINATOR.value)
 
 
-class Account(UserMixin, Base):
-    """A staff member.  Holds a public key and a password-locked private key."""
+class Account(Base):
+    """A staff member.  Holds a public key and a password-locked private key.
+
+    Flask-Login's user interface (``is_authenticated``, ``is_active``,
+    ``is_anonymous``, ``get_id``) is written out here rather than inherited
+    from its mixin, so the tables at the bottom of the layers import no web
+    framework (docs/architecture.md).  A loaded account is one whose session
+    the loader (registry.auth.loader) has just checked.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
 
     __tablename__ = "accounts"
 
@@ -47,6 +56,15 @@ class Account(UserMixin, Base):
     # Removed people keep their row so audit events still name an account;
     # the row holds no key material after removal.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login's "may this account log in now"; every loaded account may."""
+        return True
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps for the account (as text)."""
+        return str(self.id)
 
 
 class Invite(Base):

@@ -82,9 +82,7 @@ class Report(Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     # Set when the case is closed: a code from the "dispositions" vocabulary.
     disposition: Mapped[str | None] = mapped_column(String(32))
-    assignee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL")
-    )
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     region: Mapped[str] = mapped_column(String(32))
     # Coarse codes for triage; exact place, names and descriptions are sealed.
     place: Mapped[str | None] = mapped_column(String(32))

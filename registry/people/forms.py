@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from registry.choices import options
-from registry.labels import ROLE_LABELS
+from registry.web.forms import options
+from registry.web.labels import ROLE_LABELS
 
 
 def _strip(value: str | None) -> str | None:

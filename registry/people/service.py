@@ -214,8 +214,7 @@ def reset_person(db: Session, *, admin_id: int, account_id: int, valid_for: time
     target = _target(db, admin_id, account_id)
     # Before the wraps go: which reports they opened, for the escrow rewrap.
     db.execute(
-        insert(HeldAccess)
-        .from_select(
+        insert(HeldAccess).from_select(
             ["account_id", "report_id"],
             select(KeyWrap.account_id, KeyWrap.report_id).where(
                 KeyWrap.account_id == target.id, KeyWrap.escrow.is_(False)

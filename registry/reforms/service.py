@@ -20,7 +20,8 @@ from registry.models import (
     Report,
     Strength,
 )
-from registry.review.service import data_key_for, rationale_field
+from registry.records.access import data_key_for
+from registry.records.vocabulary import rationale_field
 
 DATA_FILE = Path(__file__).parent / "data" / "catalogue.json"
 RATIONALE_MAX = 10_000

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from registry import db
-from registry.i18n import current_language
 from registry.models import ReformProposal
 from registry.reforms import service
 from registry.taxonomy.service import titles
+from registry.web.i18n import current_language
 
 bp = Blueprint("reforms", __name__, url_prefix="/proposals")
 

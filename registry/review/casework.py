@@ -17,8 +17,9 @@ from flask_wtf import FlaskForm
 from registry import db
 from registry.auth import loader
 from registry.models import Report
-from registry.review import coding, links, service, triage
-from registry.routing import MAX_INTEGER_ID
+from registry.records.access import NoAccess, find_report
+from registry.review import coding, links, triage
+from registry.web.routing import MAX_INTEGER_ID
 
 bp = Blueprint("casework", __name__, url_prefix="/review/case")
 
@@ -53,8 +54,8 @@ def _change(
         abort(400)
     dbs = db.session()
     try:
-        apply(service.find_report(dbs, public_id), loader.private_key())
-    except service.NoAccess:
+        apply(find_report(dbs, public_id), loader.private_key())
+    except NoAccess:
         abort(404)
     except triage.TriageError as bad:
         dbs.rollback()

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.intake.service import MONTH_PATTERN, first_unknown
 from registry.models import Report, ReportViolation
-from registry.review.service import data_key_for
+from registry.records.access import data_key_for
+from registry.records.vocabulary import MONTH_PATTERN
 from registry.review.triage import TriageError
+from registry.taxonomy.service import first_unknown
 
 NONE = "none"  # how a cleared code is written in the audit detail (no code is "none")
 

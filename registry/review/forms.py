@@ -7,10 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from registry.choices import options
-from registry.intake.forms import CheckboxesField
-from registry.messages import MESSAGE_MAX
+from registry.records.messages import MESSAGE_MAX
 from registry.reforms.service import RATIONALE_MAX
+from registry.web.forms import CheckboxesField, options
 
 
 class MappingForm(FlaskForm):

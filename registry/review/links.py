@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.models import KeyWrap, LinkKind, Report, ReportLink
-from registry.review.service import CaseView, NoAccess, data_key_for, find_report, open_case
+from registry.records.access import NoAccess, data_key_for, find_report
+from registry.review.service import CaseView, open_case
 from registry.review.triage import TriageError
 
 KINDS = tuple(kind.value for kind in LinkKind)

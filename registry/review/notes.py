@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.crypto import open_field
-from registry.integrity import Damage
 from registry.models import Account, Note, Report
+from registry.records.integrity import Damage
+from registry.records.vocabulary import note_field
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def read_notes(db: Session, report: Report, dek: bytes, damage: Damage) -> list[
                     dek,
                     note.ciphertext,
                     report_id=report.public_id,
-                    field=f"note:{note.public_id}",
+                    field=note_field(note.public_id),
                 ),
             ),
         )

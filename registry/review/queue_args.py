@@ -23,12 +23,12 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.i18n import LANGUAGE_NAMES, LANGUAGES
-from registry.labels import STATUS_LABELS
 from registry.models import KEY_HOLDER_ROLES, Account, ReformProposal, Status
 from registry.review.queue import NONE, QueueFilters, Sort
 from registry.review.search import MAX_WORDS, query_words
 from registry.taxonomy.service import choices
+from registry.web.i18n import LANGUAGE_NAMES, LANGUAGES
+from registry.web.labels import STATUS_LABELS
 
 ME = "me"  # the assignee value of "my cases"
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -11,7 +11,7 @@ how many of how many cases were searched.
 
 What is searched: the narrative and the answers to the sealed questions,
 in either layout (the one ``answers`` record of new reports, a row per text
-of older ones; see :mod:`registry.report_texts`).  Not the contact details:
+of older ones; see :mod:`registry.records.texts`).  Not the contact details:
 they exist to answer the submitter, and leaving them out means a stolen
 session cannot look up who wrote a phone number.  A new report's record
 holds the contact too, so it is opened, but its contact is never matched.
@@ -46,7 +46,8 @@ from sqlalchemy.orm import Session
 from registry import audit
 from registry.crypto import CannotOpen, DataKeyUnwrapper
 from registry.models import KeyWrap, Report, SealedField
-from registry.report_texts import ANSWERS, NARRATIVE, SEALED_ANSWERS, open_texts
+from registry.records.texts import open_texts
+from registry.records.vocabulary import ANSWERS, NARRATIVE, SEALED_ANSWERS
 from registry.review.queue import PAGE_SIZE, QueueFilters, conditions, reports_by_ids
 
 # Cases opened per request at most: ~0.1 ms each to unwrap the key, plus

@@ -15,38 +15,15 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
-from registry.authorship import SubmitterKey, key_from_record
-from registry.crypto import CannotOpen, open_field, unwrap_data_key
-from registry.integrity import Damage, record_damage
-from registry.messages import MessageView, read_as_staff
-from registry.models import CaseMapping, KeyWrap, Report, SealedField
-from registry.report_texts import ANSWERS, CONTACT, NARRATIVE, TEXT_FIELDS, texts_of
+from registry.crypto import CannotOpen, open_field
+from registry.models import CaseMapping, Report, SealedField
+from registry.records.access import data_key_for, find_report
+from registry.records.authorship import SubmitterKey, key_from_record
+from registry.records.integrity import Damage, record_damage
+from registry.records.messages import MessageView, read_as_staff
+from registry.records.texts import texts_of
+from registry.records.vocabulary import ANSWERS, CONTACT, NARRATIVE, TEXT_FIELDS, rationale_field
 from registry.review.notes import NoteView, read_notes
-
-
-class NoAccess(Exception):
-    """The reviewer holds no key for this report (or it does not exist)."""
-
-
-def find_report(db: Session, public_id: str) -> Report:
-    """The report with ``public_id``, else :class:`NoAccess`."""
-    report = db.scalars(select(Report).where(Report.public_id == public_id)).first()
-    if report is None:
-        raise NoAccess()
-    return report
-
-
-def data_key_for(db: Session, report: Report, account_id: int, private_key: bytes) -> bytes:
-    """Unwrap the report's data key with the reviewer's private key."""
-    wrap = db.scalars(
-        select(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == account_id)
-    ).first()
-    if wrap is None:
-        raise NoAccess()
-    try:
-        return unwrap_data_key(wrap.wrapped, private_key, report_id=report.public_id)
-    except CannotOpen:
-        raise NoAccess() from None
 
 
 @dataclass(frozen=True)
@@ -75,11 +52,6 @@ class CaseView:
     notes: list[NoteView]
     # Kinds of the parts that failed their integrity check (see review.integrity).
     damaged: tuple[str, ...] = ()
-
-
-def rationale_field(proposal_code: str) -> str:
-    """Sealed-field name binding a rationale to its proposal."""
-    return f"rationale:{proposal_code}"
 
 
 def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) -> CaseView:
@@ -138,7 +110,7 @@ def _open_texts(
     """The narrative, every sealed answer and the contact, by text name, in one query.
 
     Reads both layouts: the one ``answers`` record of new reports and the
-    row per text of older ones (registry.report_texts).  The submitter's
+    row per text of older ones (registry.records.texts).  The submitter's
     verify key comes from the same opened record, for every message and
     file of the case, so the record is opened once per page.
     """

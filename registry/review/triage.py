@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.crypto import seal_field, wrap_data_key
-from registry.ids import new_public_id
 from registry.models import (
     KEY_HOLDER_ROLES,
     Account,
@@ -23,7 +22,9 @@ from registry.models import (
     Role,
     Status,
 )
-from registry.review.service import NoAccess, data_key_for
+from registry.records.access import NoAccess, data_key_for
+from registry.records.ids import new_public_id
+from registry.records.vocabulary import note_field
 from registry.taxonomy.service import titles
 
 NOTE_MAX = 20_000
@@ -126,7 +127,9 @@ def add_note(
         public_id=nid,
         report_id=report.id,
         author_id=account_id,
-        ciphertext=seal_field(dek, text.encode(), report_id=report.public_id, field=f"note:{nid}"),
+        ciphertext=seal_field(
+            dek, text.encode(), report_id=report.public_id, field=note_field(nid)
+        ),
     )
     db.add(note)
     audit.record(db, actor=_actor(account_id), action="case.noted", report_ref=report.public_id)

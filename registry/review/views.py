@@ -24,7 +24,6 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from registry import audit, db, runtime
-from registry import messages as case_messages
 from registry.attachments.downloads import (
     PREVIEW_CSP,
     content_disposition,
@@ -35,17 +34,19 @@ from registry.attachments.service import AttachmentRejected, AttachmentView, Fil
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import blob_store
 from registry.auth import loader
-from registry.choices import options
-from registry.i18n import current_language
-from registry.intake.forms import SEALED_QUESTIONS
-from registry.integrity import Damage, record_damage
 from registry.models import Report
+from registry.records import messages as case_messages
+from registry.records.access import NoAccess, data_key_for, find_report
+from registry.records.integrity import Damage, record_damage
+from registry.records.vocabulary import QUESTIONS
 from registry.reforms import service as reforms
 from registry.review import links, queue_args, search, service, triage
 from registry.review.facets import FacetIndex
 from registry.review.forms import CodingForm, MappingForm, ReplyForm
 from registry.review.queue import PAGE_SIZE, queue_page
 from registry.taxonomy.service import choices, titles
+from registry.web.forms import options
+from registry.web.i18n import current_language
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -133,7 +134,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
     dbs, lang = db.session(), current_language()
     try:
         case = service.open_case(dbs, public_id, current_user.id, loader.private_key())
-    except service.NoAccess:
+    except NoAccess:
         abort(404)
     dbs.commit()
     holders = triage.holders(dbs, case.report)
@@ -147,7 +148,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         vocab={
             kind: titles(dbs, kind, lang) for kind in ("places", "units", "flags", "reporter_roles")
         },
-        questions=SEALED_QUESTIONS,
+        questions=QUESTIONS,
         holders=holders,
         others=triage.staff_without_access(dbs, case.report, holders),
         dispositions=choices(dbs, "dispositions", lang),
@@ -165,10 +166,10 @@ def coding(public_id: str) -> str:
     """
     dbs = db.session()
     try:
-        report = service.find_report(dbs, public_id)
+        report = find_report(dbs, public_id)
         # Only those who hold the key may change the codes: ask the same here.
-        service.data_key_for(dbs, report, current_user.id, loader.private_key())
-    except service.NoAccess:
+        data_key_for(dbs, report, current_user.id, loader.private_key())
+    except NoAccess:
         abort(404)
     return render_template("review/coding.html", report=report, coding=_coding_form(report))
 
@@ -186,7 +187,7 @@ def map_case(public_id: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_case(public_id, form)
     try:
-        report = service.find_report(dbs, public_id)
+        report = find_report(dbs, public_id)
         reforms.map_case(
             dbs,
             report,
@@ -196,7 +197,7 @@ def map_case(public_id: str) -> ResponseReturnValue:
             strength=form.strength.data or "",
             rationale=form.rationale.data or "",
         )
-    except service.NoAccess:
+    except NoAccess:
         abort(404)
     except reforms.InvalidMapping:
         form.rationale.errors = [_("Please check this answer.")]
@@ -217,10 +218,10 @@ def _opened_file(
     """
     dbs = db.session()
     try:
-        report = service.find_report(dbs, public_id)
-        dek = service.data_key_for(dbs, report, current_user.id, loader.private_key())
+        report = find_report(dbs, public_id)
+        dek = data_key_for(dbs, report, current_user.id, loader.private_key())
         view, chunks = opener(dbs, report, dek, file_id, blob_store())
-    except (service.NoAccess, AttachmentRejected):
+    except (NoAccess, AttachmentRejected):
         abort(404)
     except FileDamaged:
         damage = Damage()
@@ -279,14 +280,14 @@ def linked(public_id: str) -> str:
     dbs, lang = db.session(), current_language()
     try:
         case, others = links.open_linked(dbs, public_id, current_user.id, loader.private_key())
-    except service.NoAccess:
+    except NoAccess:
         abort(404)
     dbs.commit()
     return render_template(
         "review/linked.html",
         case=case,
         others=others,
-        questions=SEALED_QUESTIONS,
+        questions=QUESTIONS,
         region_titles=titles(dbs, "regions", lang),
         violation_titles=titles(dbs, "violation_types", lang),
         vocab={kind: titles(dbs, kind, lang) for kind in ("places", "units")},
@@ -300,9 +301,9 @@ def reply(public_id: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_case(public_id, _mapping_form(), form)
     try:
-        report = service.find_report(dbs, public_id)
-        dek = service.data_key_for(dbs, report, current_user.id, loader.private_key())
-    except service.NoAccess:
+        report = find_report(dbs, public_id)
+        dek = data_key_for(dbs, report, current_user.id, loader.private_key())
+    except NoAccess:
         abort(404)
     case_messages.post_reply(
         dbs,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,17 @@ def bundled_choices(kind: str, lang: str) -> list[tuple[str, str]]:
     items = json.loads(DATA_FILE.read_text(encoding="utf-8")).get(kind, [])
     ordered = sorted(items, key=lambda item: item["position"])
     return [(item["code"], item["title"].get(lang) or item["title"]["be"]) for item in ordered]
+
+
+def first_unknown(db: Session, checks: Iterable[tuple[str, Iterable[str], str]]) -> str | None:
+    """The first field whose codes are not all terms of their vocabulary, else None.
+
+    Each check is ``(field name, codes, vocabulary kind)``.  Shared by the
+    form and by reviewers correcting a case's codes later, so a code that
+    the form would refuse cannot enter any other way.
+    """
+    for name, codes, kind in checks:
+        known = titles(db, kind, "en")
+        if any(code not in known for code in codes):
+            return name
+    return None

@@ -25,7 +25,7 @@ from registry.attachments.imageplan import (
 )
 from registry.attachments.jpeghead import read_frame
 from registry.attachments.scrub import scrub_image
-from registry.slots import Busy, Slots
+from registry.serving.slots import Busy, Slots
 from tests.attachments.test_scrub import _exif, _png_header
 
 GPS_IFD = 0x8825

@@ -148,7 +148,7 @@ def test_a_cleaned_copy_is_held_and_dated_like_the_upload(app: Flask) -> None:
     """The cleaned photo's blob replaces the upload's, locked and at midnight too."""
     from registry.attachments.imageplan import CleaningBudget
     from registry.attachments.service import CleaningLimits, prepare
-    from registry.slots import Slots
+    from registry.serving.slots import Slots
     from tests.attachments.test_cleaning_flow import _photo
 
     store = _store(app)

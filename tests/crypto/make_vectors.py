@@ -54,7 +54,8 @@ from registry.crypto import (
     signing_public_key,
     wrap_data_key,
 )
-from registry.report_texts import ANSWERS, encode_answers
+from registry.records.texts import encode_answers
+from registry.records.vocabulary import ANSWERS
 
 OUTPUT = Path(__file__).parent / "vectors" / "registry-envelopes.json"
 ABOUT = (
@@ -241,7 +242,7 @@ def _padded_field(label: str, field: str, plaintext: bytes) -> Callable[[], Vect
     return build
 
 
-# A new report's one sealed record of its texts (registry.report_texts).
+# A new report's one sealed record of its texts (registry.records.texts).
 RECORD_TEXTS = {
     "narrative": "Нас збілі ў аўтобусе; «they said nothing».",
     "when_exact": "9 August 2020, about 23:00",

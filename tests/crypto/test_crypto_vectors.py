@@ -54,7 +54,7 @@ from registry.crypto import (
 )
 from registry.crypto.envelope import Kind
 from registry.crypto.padding import padded_size
-from registry.report_texts import decode_answers
+from registry.records.texts import decode_answers
 
 VECTORS = Path(__file__).parent / "vectors" / "registry-envelopes.json"
 DRIFT = (

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from registry import db
 from registry.followup import cookie
-from registry.kdf_slots import Busy, KdfSlots
 from registry.models import CaseMapping, KeyWrap, Message, Report, ReportViolation, SealedField
 from registry.reforms.service import active_proposals
+from registry.serving.slots import Busy, KdfSlots
 from tests.helpers import StaffActions, english_client, post_form, submit_report
 
 NOT_FOUND = "No report matches this receipt."

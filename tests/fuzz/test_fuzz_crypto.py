@@ -51,8 +51,9 @@ from registry.crypto import (
 from registry.crypto.envelope import Kind, body_of, header, kind_of
 from registry.crypto.kdf import PARAMS_LENGTH
 from registry.crypto.keys import load_private_key
-from registry.escrow import PRIVATE_HEADER, armor, open_escrow_file
 from registry.followup import cookie
+from registry.keyring.armor import PRIVATE_HEADER, armor
+from registry.keyring.escrow import open_escrow_file
 from tests.fuzz.strategies import EXAMPLES, IN_CI
 
 KEY = bytes(range(32))

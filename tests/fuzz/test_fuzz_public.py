@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from registry import db
 from registry.followup import cookie
-from registry.intake.forms import SEALED_QUESTIONS
+from registry.records.vocabulary import QUESTIONS
 from registry.taxonomy.service import titles
 from tests.fuzz.strategies import (
     FUZZ,
@@ -115,7 +115,7 @@ def _report_form(vocab: dict[str, list[str]]) -> st.SearchStrategy[dict[str, obj
         "website": value([""]),
         "draft_receipt": value(["0000-0000-0000-0000-0000"]),
     }
-    fields |= {name: LONG_TEXT for name, _label, _hint in SEALED_QUESTIONS}
+    fields |= {name: LONG_TEXT for name, _label, _hint in QUESTIONS}
     return form(fields, required=("narrative", "region"))
 
 

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from registry import db
-from registry.kdf_slots import KdfSlots
 from registry.models import Report
+from registry.serving.slots import KdfSlots
 from tests.helpers import csrf_token
 
 

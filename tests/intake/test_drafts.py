@@ -28,8 +28,8 @@ from werkzeug.test import TestResponse
 from registry import db, runtime
 from registry.crypto import RECEIPT_ALPHABET, generate_receipt, normalize_receipt
 from registry.intake.drafts import Draft, draft_id_ok, new_draft_id, receipt_for
-from registry.kdf_slots import KdfSlots
 from registry.models import Report
+from registry.serving.slots import KdfSlots
 from tests.helpers import csrf_token, english_client, post_form, submit_report
 
 FIELDS = {"narrative": "They beat us in the bus.", "region": "minsk-city"}

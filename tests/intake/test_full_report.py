@@ -9,9 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from registry import db
-from registry.intake.forms import SEALED_QUESTIONS
 from registry.models import Report, SealedField
-from registry.report_texts import SEALED_ANSWERS
+from registry.records.vocabulary import QUESTIONS, SEALED_ANSWERS
 from tests.helpers import (
     StaffActions,
     english_client,
@@ -31,7 +30,7 @@ ANSWERS = {
 
 
 def test_questions_of_the_form_are_the_sealed_answers() -> None:
-    assert tuple(name for name, _, _ in SEALED_QUESTIONS) == SEALED_ANSWERS
+    assert tuple(name for name, _, _ in QUESTIONS) == SEALED_ANSWERS
 
 
 def test_full_report_is_sealed_and_coded(
@@ -116,7 +115,7 @@ def test_too_long_answer_is_refused_with_the_form_kept(app: Flask, client: Flask
 def test_form_sections_are_labelled_fieldsets(client: FlaskClient) -> None:
     html = client.get("/report").get_data(as_text=True)
     assert html.count("<fieldset") >= 7
-    for name, _, _ in SEALED_QUESTIONS:
+    for name, _, _ in QUESTIONS:
         assert f'<label for="{name}">' in html
         assert f'aria-describedby="{name}-hint"' in html
 

@@ -1,4 +1,4 @@
-""""Leave now" forgets every cookie the site set, whoever the visitor was."""
+""" "Leave now" forgets every cookie the site set, whoever the visitor was."""
 
 from __future__ import annotations
 

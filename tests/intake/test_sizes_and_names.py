@@ -77,7 +77,7 @@ def test_short_and_long_messages_of_one_class_are_as_long_on_disk(
     receipt = submit_report(client)
     post_form(client, "/followup/", {"receipt": receipt})
     # 172 bytes: with the 67-byte statement the staff copy carries since
-    # statements (registry.authorship), still the smallest class.
+    # statements (registry.records.authorship), still the smallest class.
     for text in ("ok", "The badge was 4711; the car had no plates. " * 4):
         sent = post_form(client, "/followup/message", {"text": text}, form_page="/followup/case")
         assert sent.status_code == 303

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from registry import db
 from registry.crypto import unlock_private_key, unwrap_data_key
-from registry.escrow import PRIVATE_HEADER, dearmor
+from registry.keyring.armor import PRIVATE_HEADER, dearmor
 from registry.models import KeyWrap, Report, ReportViolation, SealedField
-from registry.report_texts import open_texts
+from registry.records.texts import open_texts
 from tests.helpers import (
     ESCROW_PASSPHRASE,
     ESCROW_PRIVATE,

@@ -103,7 +103,7 @@ def test_rewrap_refusals_exit_non_zero_and_change_nothing(
 
 
 def test_rewrap_goes_batch_by_batch_and_resumes(deployment: Flask, tmp_path: Path) -> None:
-    from registry.escrow import open_escrow_file, rewrap_for
+    from registry.keyring.escrow import open_escrow_file, rewrap_for
 
     for _ in range(3):
         submit_report(english_client(deployment))

@@ -24,7 +24,8 @@ from registry.models import (
     StaffSession,
 )
 from registry.people import service
-from registry.review.service import NoAccess, open_case
+from registry.records.access import NoAccess
+from registry.review.service import open_case
 from tests.helpers import (
     Staff,
     StaffActions,

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry import db
-from registry.escrow import RewrapRefused, open_escrow_file, rewrap_for
+from registry.keyring.escrow import RewrapRefused, open_escrow_file, rewrap_for
 from registry.models import Account, AuditEvent, Invite, Report, Role
-from registry.review.service import NoAccess, open_case
+from registry.records.access import NoAccess
+from registry.review.service import open_case
 from tests.helpers import (
     Staff,
     StaffActions,
@@ -27,7 +28,6 @@ from tests.helpers import (
 from tests.people.conftest import PASSPHRASE
 
 NEW_PASSWORD = "my second life passphrase 2026"
-
 
 
 def _opens(app: Flask, public_id: str, person: Staff) -> bool:

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from registry.crypto import aead, new_data_key, wrap_data_key
 from registry.crypto.envelope import Kind
-from registry.ids import new_public_id
 from registry.models import CaseMapping, KeyWrap, Report, ReportViolation, SealedField
-from registry.report_texts import ANSWERS, NARRATIVE, seal_answers
+from registry.records.ids import new_public_id
+from registry.records.texts import seal_answers
+from registry.records.vocabulary import ANSWERS, NARRATIVE
 
 FAKE_KEY = bytes(1216)
 

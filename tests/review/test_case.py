@@ -10,6 +10,7 @@ from sqlalchemy import select
 from registry import db
 from registry.crypto import generate_keypair
 from registry.models import CaseMapping, Report, Role
+from registry.records.access import NoAccess
 from registry.review import service
 from tests.helpers import StaffActions, csrf_token, submit_report
 
@@ -73,10 +74,10 @@ def test_no_wrap_means_the_service_refuses(app: Flask, staff: StaffActions) -> N
     public_id = _public_id(app)
     with app.app_context():
         session = db.session()
-        with pytest.raises(service.NoAccess):
+        with pytest.raises(NoAccess):
             service.open_case(session, public_id, outsider.account_id, generate_keypair().private)
         # Holder's wrap with a wrong private key: the crypto refuses.
-        with pytest.raises(service.NoAccess):
+        with pytest.raises(NoAccess):
             service.open_case(session, public_id, holder.account_id, generate_keypair().private)
 
 

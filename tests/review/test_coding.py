@@ -12,8 +12,8 @@ from sqlalchemy import select
 from registry import audit, db
 from registry.crypto import generate_keypair
 from registry.models import AuditEvent, Report
+from registry.records.access import NoAccess
 from registry.review import coding
-from registry.review.service import NoAccess
 from registry.taxonomy.service import titles
 from tests.helpers import (
     Staff,

@@ -121,9 +121,7 @@ def test_swapped_answers_and_moved_rows_show_as_damaged(
         mapping.sealed_rationale = mapping.sealed_rationale[:40]
         to_staff, reply = sorted(dbs.scalars(select(Message)), key=lambda m: m.seq)
         dbs.execute(
-            update(Message)
-            .where(Message.id == to_staff.id)
-            .values(staff_copy=reply.staff_copy)
+            update(Message).where(Message.id == to_staff.id).values(staff_copy=reply.staff_copy)
         )
         dbs.commit()
     response = staff_client.get(f"/review/case/{public_id}")

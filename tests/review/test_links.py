@@ -13,8 +13,8 @@ from sqlalchemy import select
 from registry import db
 from registry.crypto import generate_keypair
 from registry.models import AuditEvent, Report, ReportLink
+from registry.records.access import NoAccess
 from registry.review import links
-from registry.review.service import NoAccess
 from registry.review.triage import TriageError
 from tests.helpers import (
     Staff,
@@ -78,7 +78,6 @@ def _events(app: Flask, action: str) -> list[tuple[str | None, str | None, str]]
     with app.app_context():
         rows = db.session().scalars(select(AuditEvent).where(AuditEvent.action == action))
         return sorted((e.report_ref, e.detail, e.actor) for e in rows)
-
 
 
 def _report(public_id: str) -> Report:

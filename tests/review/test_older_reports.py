@@ -20,8 +20,8 @@ from registry import db
 from registry.crypto import generate_keypair, unwrap_data_key
 from registry.crypto.envelope import Kind
 from registry.crypto.hpke_wrap import _seal as hpke_seal
-from registry.ids import new_public_id
 from registry.models import Account, AuditEvent, Direction, KeyWrap, Message, SealedField
+from registry.records.ids import new_public_id
 from registry.review.queue import QueueFilters
 from registry.review.search import search
 from tests.helpers import StaffActions, english_client, private_key_of

@@ -34,10 +34,11 @@ from registry.crypto import (
     sign_statement,
     unwrap_data_key,
 )
-from registry.ids import new_public_id
 from registry.models import Attachment, AuditEvent, Direction, KeyWrap, Message, Report, SealedField
-from registry.positions import next_position
-from registry.report_texts import ANSWERS, seal_answers
+from registry.records.ids import new_public_id
+from registry.records.positions import next_position
+from registry.records.texts import seal_answers
+from registry.records.vocabulary import ANSWERS
 from tests.helpers import (
     Staff,
     StaffActions,

@@ -121,9 +121,7 @@ def test_a_coordinator_without_the_key_cannot_revoke(app: Flask, staff: StaffAct
         assert db.session().scalars(revoked).all() == []
 
 
-def test_a_case_key_cannot_be_granted_to_an_administrator(
-    app: Flask, staff: StaffActions
-) -> None:
+def test_a_case_key_cannot_be_granted_to_an_administrator(app: Flask, staff: StaffActions) -> None:
     coordinator, public_id = _case(app, staff, "coord-admin@example.org", Role.COORDINATOR)
     admin = staff.create("admin-nokeys@example.org", role=Role.ADMIN)
     page = _post(coordinator, public_id, "access", {"grantee": str(admin.account_id)})
@@ -132,7 +130,9 @@ def test_a_case_key_cannot_be_granted_to_an_administrator(
     staff.login(admin_client, admin)
     assert admin_client.get(f"/review/case/{public_id}").status_code == 404
     with app.app_context():
-        wraps = db.session().scalars(
-            select(KeyWrap).where(KeyWrap.account_id == admin.account_id)
-        ).all()
+        wraps = (
+            db.session()
+            .scalars(select(KeyWrap).where(KeyWrap.account_id == admin.account_id))
+            .all()
+        )
     assert wraps == []

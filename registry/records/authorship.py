@@ -6,7 +6,7 @@ the sender (anyone who can write the database can seal).  Since statements
 (:mod:`registry.crypto.statements`), each one also carries a signature by
 the receipt-derived signing key, inside the sealed plaintext, and the
 verify key is stored in the report's ``answers`` record under the data key
-(:mod:`registry.report_texts`).  Reviewers see which items verify.
+(:mod:`registry.records.texts`).  Reviewers see which items verify.
 
 Reports stored before this have no verify key.  WHY they still open and
 download: no offline migration is possible (signing needs the receipt,
@@ -30,7 +30,8 @@ from registry.crypto import (
 )
 from registry.crypto.statements import STATEMENT_LENGTH
 from registry.models import Report, SealedField
-from registry.report_texts import ANSWERS, NARRATIVE, decode_verify_key
+from registry.records.texts import decode_verify_key
+from registry.records.vocabulary import ANSWERS, NARRATIVE
 
 # WHY 0xFF starts a signed message: no UTF-8 text starts with it, so a
 # message stored before statements (bare text) is never read as framed.

@@ -8,7 +8,7 @@
 
 Either way the server, which holds neither private key, cannot read them.
 
-A submitter's staff copy also carries their statement (registry.authorship):
+A submitter's staff copy also carries their statement (registry.records.authorship):
 whoever can write the database can seal to the inbox key, only the receipt
 holder can sign, so reviewers see which messages verify (promise 10).
 """
@@ -23,18 +23,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.authorship import SubmitterKey, frame_message, message_digest, split_message
 from registry.crypto import (
     open_field,
     open_with_private_key,
     seal_field,
     seal_to_public_key,
 )
-from registry.ids import new_public_id
-from registry.intake.service import INBOX_KEY
-from registry.integrity import Damage
 from registry.models import Direction, Message, Report, SealedField
-from registry.positions import next_position
+from registry.records.authorship import SubmitterKey, frame_message, message_digest, split_message
+from registry.records.ids import new_public_id
+from registry.records.integrity import Damage
+from registry.records.positions import next_position
+from registry.records.vocabulary import INBOX_KEY, message_field, purpose
 
 MESSAGE_MAX = 20_000
 
@@ -61,17 +61,13 @@ def _check(text: str) -> bytes:
     return text.encode()
 
 
-def _purpose(kind: str, message_id: str) -> str:
-    return f"{kind}:{message_id}"
-
-
 def post_from_submitter(
     db: Session, report: Report, text: str, *, today: date, signing_seed: bytes
 ) -> Message:
     """Add a message from the submitter to the staff, signed with the receipt's ``signing_seed``."""
     plaintext, mid = _check(text), new_public_id()
     # WHY the statement inside the inbox seal: nothing new shows on disk,
-    # and only the receipt holder could have made it (registry.authorship).
+    # and only the receipt holder could have made it (registry.records.authorship).
     signed = frame_message(signing_seed, report_id=report.public_id, message_id=mid, text=plaintext)
     message = Message(
         public_id=mid,
@@ -83,13 +79,13 @@ def post_from_submitter(
             signed,
             report.inbox_public_key,
             report_id=report.public_id,
-            purpose=_purpose("inbox", mid),
+            purpose=purpose("inbox", mid),
         ),
         submitter_copy=seal_to_public_key(
             plaintext,
             report.submitter_public_key,
             report_id=report.public_id,
-            purpose=_purpose("submitter", mid),
+            purpose=purpose("submitter", mid),
         ),
     )
     db.add(message)
@@ -108,14 +104,12 @@ def post_reply(
         direction=Direction.TO_SUBMITTER.value,
         created_on=today,
         author_id=author_id,
-        staff_copy=seal_field(
-            dek, plaintext, report_id=report.public_id, field=_purpose("message", mid)
-        ),
+        staff_copy=seal_field(dek, plaintext, report_id=report.public_id, field=message_field(mid)),
         submitter_copy=seal_to_public_key(
             plaintext,
             report.submitter_public_key,
             report_id=report.public_id,
-            purpose=_purpose("submitter", mid),
+            purpose=purpose("submitter", mid),
         ),
     )
     db.add(message)
@@ -149,7 +143,7 @@ def read_as_submitter(db: Session, report: Report, private_key: bytes) -> list[M
                     m.submitter_copy,
                     private_key,
                     report_id=report.public_id,
-                    purpose=_purpose("submitter", m.public_id),
+                    purpose=purpose("submitter", m.public_id),
                 ),
             ),
         )
@@ -190,7 +184,7 @@ def read_as_staff(
                 dek,
                 m.staff_copy,
                 report_id=report.public_id,
-                field=_purpose("message", m.public_id),
+                field=message_field(m.public_id),
             ),
         )
         # WHY staff messages count as verified: sealed under the data key,
@@ -213,7 +207,7 @@ def _from_submitter(
             m.staff_copy,
             inbox,
             report_id=report.public_id,
-            purpose=_purpose("inbox", m.public_id),
+            purpose=purpose("inbox", m.public_id),
         ),
     )
     if plaintext is None:

@@ -38,3 +38,13 @@ class Slots:
             yield
         finally:
             self._semaphore.release()
+
+
+class KdfSlots(Slots):
+    """A few slots for the memory-hard receipt KDF.
+
+    Bounding how many derivations run at once keeps a flood of submissions
+    or receipt lookups from taking every core and all memory, and so from
+    starving the reviewers' requests.  Past ``wait`` seconds the caller
+    answers 503 in the person's language.
+    """

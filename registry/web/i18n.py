@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 
 from config import ROOT
-from registry.redirects import safe_next
+from registry.web.redirects import safe_next
 
 LANGUAGES: tuple[str, ...] = ("be", "ru", "en")
 LANGUAGE_NAMES = {"be": "Беларуская", "ru": "Русский", "en": "English"}

@@ -20,6 +20,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from registry.keyring.armor import PUBLIC_HEADER, dearmor
+
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
 ESCROW_PUBLIC_FILE = "escrow.pub"
 
@@ -68,9 +70,6 @@ def load_keyring(keys_dir: Path) -> Keyring:
     escrow_path = keys_dir / ESCROW_PUBLIC_FILE
     escrow = None
     if escrow_path.exists():
-        # Imported here: escrow.py depends on this module for the file name.
-        from registry.escrow import PUBLIC_HEADER, dearmor
-
         escrow = dearmor(PUBLIC_HEADER, escrow_path.read_text(encoding="ascii"))
     return Keyring(
         flask_secret=_derive(secret, "sviedka/flask-secret"),

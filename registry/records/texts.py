@@ -33,20 +33,12 @@ import json
 from collections.abc import Mapping
 
 from registry.crypto import CannotOpen, open_field, seal_field
+from registry.records.vocabulary import (
+    ANSWERS,
+    PER_TEXT_FIELDS,
+    VERIFY_KEY,
+)
 
-NARRATIVE = "narrative"
-# Sealed free-text answers besides the narrative, in display order.
-SEALED_ANSWERS = ("when_exact", "where_exact", "perpetrators", "said", "injuries", "witnesses")
-# A contact the person gives, sealed like every answer.
-CONTACT = "contact"
-ANSWERS = "answers"
-"""The one sealed field of a new report that holds all of :data:`PER_TEXT_FIELDS`."""
-PER_TEXT_FIELDS = (NARRATIVE, *SEALED_ANSWERS, CONTACT)
-"""Names of the rows, one per text, of reports stored before :data:`ANSWERS`."""
-TEXT_FIELDS = (ANSWERS, *PER_TEXT_FIELDS)
-"""Every sealed-field name that holds texts of a report, in either layout."""
-VERIFY_KEY = "submitter-verify-key"
-"""Entry of the :data:`ANSWERS` record holding the submitter's verify key (hex)."""
 _VERIFY_KEY_LENGTH = 32
 
 

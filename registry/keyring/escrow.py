@@ -7,7 +7,6 @@ to a file the operator moves offline.  Only the public half
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 
@@ -24,10 +23,8 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.keyring import ESCROW_PUBLIC_FILE
+from registry.keyring.armor import PRIVATE_HEADER, PUBLIC_HEADER, armor, dearmor
 from registry.models import KEY_HOLDER_ROLES, Account, HeldAccess, KeyWrap, Report
-
-PUBLIC_HEADER = "SVIEDKA ESCROW PUBLIC KEY v1"
-PRIVATE_HEADER = "SVIEDKA ESCROW PRIVATE KEY v1 (passphrase-locked)"
 
 
 class EscrowExists(Exception):
@@ -44,21 +41,6 @@ class RewrapRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def armor(header: str, data: bytes) -> str:
-    """Text form of a key: a header line and base64 lines."""
-    body = base64.b64encode(data).decode()
-    lines = [body[i : i + 76] for i in range(0, len(body), 76)]
-    return "\n".join([header, *lines, ""])
-
-
-def dearmor(header: str, text: str) -> bytes:
-    """Inverse of :func:`armor`; ``ValueError`` on a wrong header."""
-    lines = text.strip().splitlines()
-    if not lines or lines[0].strip() != header:
-        raise ValueError("not a " + header)
-    return base64.b64decode("".join(lines[1:]), validate=True)
 
 
 def create_escrow(keys_dir: Path, private_out: Path, passphrase: str, params: Argon2Params) -> Path:

@@ -25,7 +25,7 @@ PAGE_SIZE = 100
 # Bounds the OFFSET the database has to skip and keeps the page number short
 # enough for the audit detail (at most 200 code characters).
 MAX_PAGE = 100_000
-# Report ids are letters and digits (``registry.ids``); "-" for older
+# Report ids are letters and digits (``registry.records.ids``); "-" for older
 # references.  Narrower than what ``audit.record`` accepts ("_" too), so a
 # case filter is always a valid code in the ``audit.viewed`` detail.
 _REPORT_REF = re.compile(r"[A-Za-z0-9-]{1,32}")
@@ -283,7 +283,5 @@ def check_chain(
     detail = f"ok:{result.count}" if result.ok else f"broken:{result.bad_id}:{result.problem}"
     if anchor is not None:
         detail += f",anchor={anchor[0]}"
-    audit.record(
-        db, actor=audit.account_actor(account_id), action="audit.verified", detail=detail
-    )
+    audit.record(db, actor=audit.account_actor(account_id), action="audit.verified", detail=detail)
     return result

@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 
 from registry import db
 from registry.audit import VerifyResult
-from registry.auditlog import service
-from registry.auditlog.labels import ACTION_LABELS, ACTOR_LABELS, PROBLEM_LABELS, action_label
+from registry.audit import page as log_page
+from registry.audit.labels import ACTION_LABELS, ACTOR_LABELS, PROBLEM_LABELS, action_label
 from registry.auth.roles import require_role
 from registry.models import Role
 
@@ -29,9 +29,9 @@ PROBLEMS = {
 }
 
 
-def _raw() -> service.RawFilters:
+def _raw() -> log_page.RawFilters:
     args = request.args
-    return service.RawFilters(
+    return log_page.RawFilters(
         actor=args.get("actor", ""),
         action=args.get("action", ""),
         case=args.get("case", ""),
@@ -41,9 +41,9 @@ def _raw() -> service.RawFilters:
 
 
 def _render(
-    raw: service.RawFilters,
+    raw: log_page.RawFilters,
     known: list[str],
-    listing: service.LogPage | None,
+    listing: log_page.LogPage | None,
     problems: tuple[str, ...] = (),
     chain: VerifyResult | None = None,
 ) -> str:
@@ -65,16 +65,16 @@ def _render(
 def log() -> ResponseReturnValue:
     """Events newest first, filtered; reading them is itself an event."""
     dbs, raw = db.session(), _raw()
-    known = service.actions(dbs)
-    page = service.clamp_page(request.args.get("page", 1, type=int))
+    known = log_page.actions(dbs)
+    page = log_page.clamp_page(request.args.get("page", 1, type=int))
     try:
-        filters = service.parse_filters(dbs, raw, known)
-    except service.BadFilters as bad:
+        filters = log_page.parse_filters(dbs, raw, known)
+    except log_page.BadFilters as bad:
         # Nothing is listed for filters that cannot be understood: a list
         # that ignored them would look like an answer to the question asked.
         return _render(raw, known, None, bad.problems), 422
-    listing = service.events_page(dbs, filters, page)
-    service.record_view(dbs, current_user.id, filters, page)
+    listing = log_page.events_page(dbs, filters, page)
+    log_page.record_view(dbs, current_user.id, filters, page)
     dbs.commit()
     return _render(raw, known, listing)
 
@@ -87,10 +87,10 @@ def verify() -> ResponseReturnValue:
         abort(400)
     dbs = db.session()
     try:
-        anchor = service.parse_anchor(request.form.get("anchor", ""))
-    except service.BadAnchor:
-        return _render(service.RawFilters(), service.actions(dbs), None, ("anchor",)), 422
-    chain = service.check_chain(dbs, current_user.id, anchor)
+        anchor = log_page.parse_anchor(request.form.get("anchor", ""))
+    except log_page.BadAnchor:
+        return _render(log_page.RawFilters(), log_page.actions(dbs), None, ("anchor",)), 422
+    chain = log_page.check_chain(dbs, current_user.id, anchor)
     dbs.commit()
-    listing = service.events_page(dbs, service.LogFilters(), 1)
-    return _render(service.RawFilters(), service.actions(dbs), listing, chain=chain)
+    listing = log_page.events_page(dbs, log_page.LogFilters(), 1)
+    return _render(log_page.RawFilters(), log_page.actions(dbs), listing, chain=chain)

@@ -1,1 +1,0 @@
-"""The administrators' view of the audit log: filter, page, verify the chain."""

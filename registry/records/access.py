@@ -1,0 +1,41 @@
+"""Who may open a report: finding it, and the data key a person holds for it.
+
+Opening any sealed part of a report needs its data key, and the only way to
+it is a key wrap addressed to that person, opened with their private key.
+Without the wrap there is nothing to unwrap, so a refusal is cryptographic,
+not only a check in a view (docs/threat-model.md, promise 6).  Every
+feature that opens a report (review, reforms, referral) comes through here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.crypto import CannotOpen, unwrap_data_key
+from registry.models import KeyWrap, Report
+
+
+class NoAccess(Exception):
+    """The reviewer holds no key for this report (or it does not exist)."""
+
+
+def find_report(db: Session, public_id: str) -> Report:
+    """The report with ``public_id``, else :class:`NoAccess`."""
+    report = db.scalars(select(Report).where(Report.public_id == public_id)).first()
+    if report is None:
+        raise NoAccess()
+    return report
+
+
+def data_key_for(db: Session, report: Report, account_id: int, private_key: bytes) -> bytes:
+    """Unwrap the report's data key with the reviewer's private key."""
+    wrap = db.scalars(
+        select(KeyWrap).where(KeyWrap.report_id == report.id, KeyWrap.account_id == account_id)
+    ).first()
+    if wrap is None:
+        raise NoAccess()
+    try:
+        return unwrap_data_key(wrap.wrapped, private_key, report_id=report.public_id)
+    except CannotOpen:
+        raise NoAccess() from None
