@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app
 
 from config import Config
-from registry.auth.throttle import ThrottlePolicy
 from registry.crypto import Argon2Params
 from registry.keyring import Keyring
 from registry.serving.slots import KdfSlots
@@ -44,16 +41,3 @@ def kdf_slots() -> KdfSlots:
     """This worker's bound on concurrent receipt-KDF work."""
     slots: KdfSlots = current_app.extensions["registry.kdf_slots"]
     return slots
-
-
-def login_throttle() -> ThrottlePolicy:
-    """The staff login throttle: limits from configuration, key from the keyring."""
-    cfg = config()
-    return ThrottlePolicy(
-        key=keyring().throttle_key,
-        free_attempts=cfg.login_free_attempts,
-        first_wait=timedelta(seconds=cfg.login_first_wait_seconds),
-        longest_wait=timedelta(seconds=cfg.login_longest_wait_seconds),
-        forget_after=timedelta(hours=cfg.login_forget_hours),
-        max_idle_rows=cfg.login_throttle_rows,
-    )

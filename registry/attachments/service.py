@@ -21,14 +21,16 @@ from registry.attachments.storage import BlobStore
 from registry.attachments.upload import UPLOAD_CONTEXT, SealedUpload
 from registry.attachments.verify import Expected
 from registry.crypto import (
+    STREAM_CHUNK_SIZE,
     CannotOpen,
+    StreamInfo,
+    StreamSealer,
     open_field,
     open_stream,
     open_with_private_key,
     seal_to_public_key,
     sign_statement,
 )
-from registry.crypto.stream import DEFAULT_CHUNK_SIZE, StreamInfo, StreamSealer
 from registry.models import Attachment, Report, SealedField
 from registry.records.authorship import SubmitterKey, file_digest
 from registry.records.integrity import Damage
@@ -185,7 +187,7 @@ def _scrub(prepared: Prepared, store: BlobStore, cleaning: CleaningLimits) -> No
         # the clear, and never held whole in memory either (a 50 MB file
         # would add 50 MB to the decoded pixels); one chunk at a time.
         reader = SealedReader(chunks, prepared.size)
-        with io.BufferedReader(reader, DEFAULT_CHUNK_SIZE) as source:
+        with io.BufferedReader(reader, STREAM_CHUNK_SIZE) as source:
             try:
                 cleaned = scrub_image(
                     source, prepared.media_type, budget=cleaning.budget, slot=cleaning.slot()
@@ -221,8 +223,8 @@ def _seal_into(sink: BinaryIO, data: bytes, key: bytes, attachment_id: str) -> S
     sealer = StreamSealer(key, sink, report_id=UPLOAD_CONTEXT, attachment_id=attachment_id)
     view = memoryview(data)
     # A chunk at a time: the sealer's buffer never holds a second copy.
-    for start in range(0, len(view), DEFAULT_CHUNK_SIZE):
-        sealer.write(bytes(view[start : start + DEFAULT_CHUNK_SIZE]))
+    for start in range(0, len(view), STREAM_CHUNK_SIZE):
+        sealer.write(bytes(view[start : start + STREAM_CHUNK_SIZE]))
     return sealer.finish()
 
 

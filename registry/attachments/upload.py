@@ -23,8 +23,7 @@ from flask import Request, current_app, g
 from registry.attachments.sniff import SNIFF_BYTES
 from registry.attachments.storage import BlobStore, IncomingBlob
 from registry.attachments.sweep import IncomingSweeper
-from registry.crypto import StreamInfo
-from registry.crypto.stream import StreamSealer
+from registry.crypto import StreamInfo, StreamSealer
 from registry.records.ids import new_public_id
 from registry.serving.slots import Slots
 

@@ -25,14 +25,14 @@ until then its local-key copy is exactly as exposed as before.
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy.orm import Session
 
 from registry.auth import recovery, totp
 from registry.crypto import (
     CannotOpen,
     EnrolmentSecrets,
+    is_sealed_locally,
+    new_browser_secret,
     open_enrolment,
     open_local,
     open_totp_seed,
@@ -40,8 +40,6 @@ from registry.crypto import (
     seal_totp_seed,
     second_factor_key,
 )
-from registry.crypto.envelope import Kind, kind_of
-from registry.crypto.second_factor import BROWSER_SECRET_LENGTH
 from registry.models import Account
 
 
@@ -62,7 +60,7 @@ def begin_enrolment(account: Account, private_key: bytes) -> bytes:
     The seed and the factor key of ``private_key`` are sealed under the
     returned secret, which only the enrolling browser keeps.
     """
-    browser_secret = secrets.token_bytes(BROWSER_SECRET_LENGTH)
+    browser_secret = new_browser_secret()
     opened = EnrolmentSecrets(
         totp_seed=totp.new_secret(), factor_key=second_factor_key(private_key)
     )
@@ -107,7 +105,7 @@ def upgrade(db: Session, account: Account, factor_key: bytes, local_key: bytes) 
     does not open with ``local_key`` (then nothing changes).
     """
     sealed = account.sealed_totp_secret
-    if sealed is None or kind_of(sealed) is not Kind.LOCAL:
+    if sealed is None or not is_sealed_locally(sealed):
         return
     seed = open_local(local_key, sealed, context=_local_context(account))
     # Overwritten, not kept beside: after this commit the local key opens

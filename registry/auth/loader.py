@@ -15,6 +15,7 @@ from registry.auth.sessions import (
     resume_session,
     session_private_key,
 )
+from registry.auth.throttle import ThrottlePolicy
 from registry.models import Account
 from registry.web.extensions import login_manager
 
@@ -68,3 +69,16 @@ def private_key() -> bytes:
         return session_private_key(live_session())
     except CannotOpen:
         abort(401)
+
+
+def login_throttle() -> ThrottlePolicy:
+    """The staff login throttle: limits from configuration, key from the keyring."""
+    cfg = runtime.config()
+    return ThrottlePolicy(
+        key=runtime.keyring().throttle_key,
+        free_attempts=cfg.login_free_attempts,
+        first_wait=timedelta(seconds=cfg.login_first_wait_seconds),
+        longest_wait=timedelta(seconds=cfg.login_longest_wait_seconds),
+        forget_after=timedelta(hours=cfg.login_forget_hours),
+        max_idle_rows=cfg.login_throttle_rows,
+    )

@@ -86,7 +86,7 @@ def login() -> ResponseReturnValue:
             code=form.code.data or "",
             params=runtime.password_params(cfg),
             local_key=ring.local_key,
-            policy=runtime.login_throttle(),
+            policy=loader.login_throttle(),
         )
     except service.Throttled as throttled:
         dbs.commit()

@@ -10,7 +10,7 @@ this opener still reads the old ones once, to move them.
 from __future__ import annotations
 
 from registry.crypto import aead
-from registry.crypto.envelope import Kind
+from registry.crypto.envelope import Kind, kind_of
 from registry.crypto.randomness import Rng
 
 
@@ -25,3 +25,8 @@ def seal_local(key: bytes, plaintext: bytes, *, context: str, rng: Rng | None = 
 def open_local(key: bytes, sealed: bytes, *, context: str) -> bytes:
     """Decrypt a value sealed by :func:`seal_local`; CannotOpen on any failure."""
     return aead.open_(key, sealed, kind=Kind.LOCAL, context=(context,))
+
+
+def is_sealed_locally(blob: bytes) -> bool:
+    """True when ``blob`` is an envelope of :func:`seal_local` (not opened or checked)."""
+    return kind_of(blob) is Kind.LOCAL

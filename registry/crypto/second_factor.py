@@ -35,6 +35,7 @@ as the private key, which is what the second factor stands in front of.
 from __future__ import annotations
 
 import hmac
+import os
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -57,6 +58,11 @@ _FACTOR_LABEL = b"sviedka/v1/factor-key"
 _SEED_LABEL = b"sviedka/v1/totp-seed-key"
 _CODE_LABEL = b"sviedka/v1/recovery-code-key"
 _ENROLMENT_LABEL = b"sviedka/v1/enrolment-key"
+
+
+def new_browser_secret() -> bytes:
+    """A fresh secret for the enrolling browser (it seals the enrolment, :func:`seal_enrolment`)."""
+    return os.urandom(BROWSER_SECRET_LENGTH)
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:

@@ -16,6 +16,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from registry import db, runtime
+from registry.auth import loader
 from registry.auth.roles import require_role
 from registry.models import Account, Role
 from registry.models.base import utcnow
@@ -54,7 +55,7 @@ def _list_page(form: InviteForm, status: int) -> ResponseReturnValue:
         "people/index.html",
         people=service.people(dbs),
         invites=service.open_invites(dbs),
-        blocks=service.blocked_logins(dbs, runtime.login_throttle(), utcnow()),
+        blocks=service.blocked_logins(dbs, loader.login_throttle(), utcnow()),
         form=form,
     ), status
 
@@ -99,7 +100,7 @@ def unthrottle(account_id: int) -> ResponseReturnValue:
     dbs = db.session()
     try:
         email = service.lift_throttle(
-            dbs, admin_id=current_user.id, account_id=account_id, policy=runtime.login_throttle()
+            dbs, admin_id=current_user.id, account_id=account_id, policy=loader.login_throttle()
         )
     except service.NotAllowed:
         abort(404)

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from registry.crypto import (
+    STATEMENT_LENGTH,
     CannotOpen,
     content_digest,
     open_field,
     sign_statement,
     verify_statement,
 )
-from registry.crypto.statements import STATEMENT_LENGTH
 from registry.models import Report, SealedField
 from registry.records.texts import decode_verify_key
 from registry.records.vocabulary import ANSWERS, NARRATIVE

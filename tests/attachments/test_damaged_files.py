@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from registry import db
 from registry.attachments.verify import Expected, second_pass, verify
-from registry.crypto import CannotOpen, seal_stream
-from registry.crypto.stream import DEFAULT_CHUNK_SIZE, STREAM_HEADER_LENGTH
+from registry.crypto import CannotOpen
+from registry.crypto.stream import DEFAULT_CHUNK_SIZE, STREAM_HEADER_LENGTH, seal_stream
 from registry.models import Attachment, AuditEvent, SealedField
 from tests.helpers import StaffActions, english_client, submit_and_locate
 

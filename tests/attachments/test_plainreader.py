@@ -9,7 +9,8 @@ from collections.abc import Generator
 import pytest
 
 from registry.attachments.plainreader import SealedReader
-from registry.crypto import CannotOpen, open_stream, seal_stream
+from registry.crypto import CannotOpen, open_stream
+from registry.crypto.stream import seal_stream
 
 KEY = bytes(range(32))
 CHUNK = 1024

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from registry import db, runtime
-from registry.auth import recovery
+from registry.auth import loader, recovery
 from registry.auth import service as auth
 from registry.models import Account, RecoveryCode
 from registry.models.base import utcnow
@@ -37,7 +37,7 @@ def _race(app: Flask, person: Staff, code: str, first_login: object) -> bool | N
                     code=code,
                     params=runtime.password_params(cfg),
                     local_key=runtime.keyring().local_key,
-                    policy=runtime.login_throttle(),
+                    policy=loader.login_throttle(),
                 )
                 outcome["accepted"] = True
             except auth.LoginFailed:

@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from registry import create_app, db, runtime
+from registry.auth import loader, throttle
 from registry.auth import service as auth
-from registry.auth import throttle
 from registry.models import AuditEvent, LoginThrottle
 from registry.models.base import utcnow
 from tests.helpers import Staff, StaffActions, english_client, post_form, totp_code
@@ -62,7 +62,7 @@ def _try(app: Flask, email: str, password: str, code: str, now: datetime) -> obj
                 code=code,
                 params=runtime.password_params(cfg),
                 local_key=runtime.keyring().local_key,
-                policy=runtime.login_throttle(),
+                policy=loader.login_throttle(),
                 now=now,
             )
         except auth.Throttled as throttled:
@@ -87,7 +87,7 @@ def _row(app: Flask, ref: bytes) -> LoginThrottle | None:
 
 def _refs(app: Flask, person: Staff) -> tuple[bytes, bytes]:
     with app.app_context():
-        policy = runtime.login_throttle()
+        policy = loader.login_throttle()
         return throttle.name_ref(policy, person.email), throttle.code_ref(policy, person.account_id)
 
 
@@ -324,7 +324,7 @@ def test_old_counters_are_forgotten_and_idle_ones_capped(app: Flask) -> None:
     """Random emails cannot grow the table: idle rows expire and are capped."""
     now = utcnow()
     with app.app_context():
-        policy = runtime.login_throttle()
+        policy = loader.login_throttle()
         capped = throttle.ThrottlePolicy(
             key=policy.key, free_attempts=FREE, max_idle_rows=3, forget_after=timedelta(hours=24)
         )

@@ -19,7 +19,6 @@ from registry.crypto import (
     EnrolmentSecrets,
     KeyPair,
     aead,
-    keypair_from_seed,
     lock_private_key,
     open_enrolment,
     open_field,
@@ -39,6 +38,7 @@ from registry.crypto import (
 )
 from registry.crypto.envelope import Kind
 from registry.crypto.hpke_wrap import _seal as hpke_seal
+from registry.crypto.keys import keypair_from_seed
 
 Opener = Callable[[bytes], bytes]
 

@@ -39,14 +39,12 @@ from registry.crypto import (
     Argon2Params,
     EnrolmentSecrets,
     derive_receipt_keys,
-    keypair_from_seed,
     lock_private_key,
     recovery_code_tag,
     seal_enrolment,
     seal_field,
     seal_for_session,
     seal_local,
-    seal_stream,
     seal_to_public_key,
     seal_totp_seed,
     second_factor_key,
@@ -54,6 +52,8 @@ from registry.crypto import (
     signing_public_key,
     wrap_data_key,
 )
+from registry.crypto.keys import keypair_from_seed
+from registry.crypto.stream import seal_stream
 from registry.records.texts import encode_answers
 from registry.records.vocabulary import ANSWERS
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from registry.crypto import keypair_from_seed
+from registry.crypto.keys import keypair_from_seed
 
 KEM_X25519 = 0x0020
 KEM_MLKEM768_X25519 = 0x647A  # 25722, "X-Wing"

@@ -10,14 +10,13 @@ from registry.crypto import (
     CannotOpen,
     KeyPair,
     generate_keypair,
-    keypair_from_seed,
     new_data_key,
     open_with_private_key,
-    public_key_of,
     seal_to_public_key,
     unwrap_data_key,
     wrap_data_key,
 )
+from registry.crypto.keys import keypair_from_seed, public_key_of
 from registry.crypto.padding import padded_size
 
 MakeRng = Callable[[int], Callable[[int], bytes]]

@@ -9,7 +9,6 @@ import pytest
 from registry.crypto import (
     CannotOpen,
     aead,
-    keypair_from_seed,
     open_field,
     open_with_private_key,
     seal_field,
@@ -17,6 +16,7 @@ from registry.crypto import (
 )
 from registry.crypto.envelope import Kind
 from registry.crypto.hpke_wrap import _seal as hpke_seal
+from registry.crypto.keys import keypair_from_seed
 from registry.crypto.padding import LARGE_STEP, SMALL_CLASSES, pad, padded_size, unpad
 
 KEY = bytes(range(32))

@@ -7,13 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from registry.crypto import (
-    Argon2Params,
-    CannotOpen,
-    keypair_from_seed,
-    lock_private_key,
-    unlock_private_key,
-)
+from registry.crypto import Argon2Params, CannotOpen, lock_private_key, unlock_private_key
+from registry.crypto.keys import keypair_from_seed
 
 CHEAP = Argon2Params(memory_kib=8, iterations=1)
 PRIVATE = keypair_from_seed(bytes(range(96))).private

@@ -14,8 +14,8 @@ from registry.crypto import (
     derive_receipt_keys,
     generate_receipt,
     normalize_receipt,
-    public_key_of,
 )
+from registry.crypto.keys import public_key_of
 
 SALT = bytes(range(16))
 CHEAP = Argon2Params(memory_kib=8, iterations=1)

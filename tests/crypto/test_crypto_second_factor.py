@@ -19,7 +19,6 @@ from registry.crypto import (
     CannotOpen,
     EnrolmentSecrets,
     is_recovery_code_tag,
-    keypair_from_seed,
     open_enrolment,
     open_totp_seed,
     recovery_code_tag,
@@ -29,6 +28,7 @@ from registry.crypto import (
     second_factor_key,
 )
 from registry.crypto.envelope import Kind, kind_of
+from registry.crypto.keys import keypair_from_seed
 
 KEYPAIR = keypair_from_seed(bytes(range(96)))
 OTHER_KEYPAIR = keypair_from_seed(bytes(range(100, 196)))

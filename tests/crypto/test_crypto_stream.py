@@ -11,8 +11,13 @@ from typing import Any
 
 import pytest
 
-from registry.crypto import CannotOpen, StreamInfo, open_field, open_stream, seal_field, seal_stream
-from registry.crypto.stream import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, STREAM_HEADER_LENGTH
+from registry.crypto import CannotOpen, StreamInfo, open_field, open_stream, seal_field
+from registry.crypto.stream import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    STREAM_HEADER_LENGTH,
+    seal_stream,
+)
 
 MakeRng = Callable[[int], Callable[[int], bytes]]
 KEY = bytes(range(32))

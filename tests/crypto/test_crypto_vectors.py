@@ -28,7 +28,6 @@ from registry.crypto import (
     EnrolmentSecrets,
     aead,
     derive_receipt_keys,
-    keypair_from_seed,
     lock_private_key,
     open_enrolment,
     open_field,
@@ -37,13 +36,11 @@ from registry.crypto import (
     open_stream,
     open_totp_seed,
     open_with_private_key,
-    public_key_of,
     recovery_code_tag,
     seal_enrolment,
     seal_field,
     seal_for_session,
     seal_local,
-    seal_stream,
     seal_totp_seed,
     second_factor_key,
     sign_statement,
@@ -53,7 +50,9 @@ from registry.crypto import (
     verify_statement,
 )
 from registry.crypto.envelope import Kind
+from registry.crypto.keys import keypair_from_seed, public_key_of
 from registry.crypto.padding import padded_size
+from registry.crypto.stream import seal_stream
 from registry.records.texts import decode_answers
 
 VECTORS = Path(__file__).parent / "vectors" / "registry-envelopes.json"

@@ -26,7 +26,6 @@ from registry.crypto import (
     DataKeyUnwrapper,
     EnrolmentSecrets,
     derive_receipt_keys,
-    keypair_from_seed,
     lock_private_key,
     normalize_receipt,
     open_enrolment,
@@ -36,12 +35,10 @@ from registry.crypto import (
     open_stream,
     open_totp_seed,
     open_with_private_key,
-    public_key_of,
     seal_enrolment,
     seal_field,
     seal_for_session,
     seal_local,
-    seal_stream,
     seal_to_public_key,
     seal_totp_seed,
     unlock_private_key,
@@ -50,7 +47,8 @@ from registry.crypto import (
 )
 from registry.crypto.envelope import Kind, body_of, header, kind_of
 from registry.crypto.kdf import PARAMS_LENGTH
-from registry.crypto.keys import load_private_key
+from registry.crypto.keys import keypair_from_seed, load_private_key, public_key_of
+from registry.crypto.stream import seal_stream
 from registry.followup import cookie
 from registry.keyring.armor import PRIVATE_HEADER, armor
 from registry.keyring.escrow import open_escrow_file

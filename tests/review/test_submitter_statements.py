@@ -27,13 +27,8 @@ from sqlalchemy import delete, select
 
 from registry import db
 from registry.attachments.upload import UPLOAD_CONTEXT
-from registry.crypto import (
-    content_digest,
-    seal_stream,
-    seal_to_public_key,
-    sign_statement,
-    unwrap_data_key,
-)
+from registry.crypto import content_digest, seal_to_public_key, sign_statement, unwrap_data_key
+from registry.crypto.stream import seal_stream
 from registry.models import Attachment, AuditEvent, Direction, KeyWrap, Message, Report, SealedField
 from registry.records.ids import new_public_id
 from registry.records.positions import next_position

@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 
 from registry import db
 from registry.audit import VerifyResult
-from registry.audit import page as log_page
-from registry.audit.labels import ACTION_LABELS, ACTOR_LABELS, PROBLEM_LABELS, action_label
+from registry.auditlog import page as log_page
+from registry.auditlog.labels import ACTION_LABELS, ACTOR_LABELS, PROBLEM_LABELS, action_label
 from registry.auth.roles import require_role
 from registry.models import Role
 
