@@ -6,7 +6,7 @@ from flask import current_app
 
 from config import Config
 from registry.crypto import Argon2Params
-from registry.keyring import Keyring
+from registry.keyring import Keyring, SealingKeys
 from registry.serving.slots import KdfSlots
 
 
@@ -41,3 +41,15 @@ def kdf_slots() -> KdfSlots:
     """This worker's bound on concurrent receipt-KDF work."""
     slots: KdfSlots = current_app.extensions["registry.kdf_slots"]
     return slots
+
+
+def sealing_keys() -> SealingKeys:
+    """Everything sealing a new report needs: receipt salt and cost, escrow, KDF slots."""
+    ring, cfg = keyring(), config()
+    return SealingKeys(
+        ring.receipt_salt,
+        receipt_params(cfg),
+        ring.escrow_public,
+        kdf_slots(),
+        draft_key=ring.draft_key,
+    )

@@ -172,7 +172,15 @@ def _allowed_below(name: str) -> tuple[str, ...] | None:
     if _within(name, ("registry.models",)):
         return ("registry.crypto", "registry.models")
     if _within(name, CORE_PACKAGES) or name in CORE_MODULES:
-        return ("registry.crypto", "registry.models", *CORE_PACKAGES, *CORE_MODULES)
+        # registry.serving.slots: a semaphore with a wait (no registry import),
+        # the bound on memory-hard KDF work that sealing keys carry.
+        return (
+            "registry.crypto",
+            "registry.models",
+            "registry.serving.slots",
+            *CORE_PACKAGES,
+            *CORE_MODULES,
+        )
     return None
 
 

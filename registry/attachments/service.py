@@ -296,18 +296,13 @@ def add_report_files(
     signing_seed: bytes,
 ) -> None:
     """Attach files to an existing report and commit; no orphan blob on failure."""
-    kept: list[str] = []
     try:
         attach(db, report, files, today=today, signing_seed=signing_seed)
         db.flush()
-        for item in files:
-            store.keep(item.upload.blob)
-            kept.append(item.upload.blob)
-        db.commit()
     except Exception:
         db.rollback()
-        store.discard(kept)
         raise
+    store.keep_and_commit(db, [item.upload.blob for item in files])
 
 
 def inbox_private(db: Session, report: Report, dek: bytes) -> bytes:

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy.orm import Session
+
 # How often a new blob name is tried when a sweep deleted the file between
 # its creation and its lock (each try takes a fresh random name).
 _CREATE_TRIES = 5
@@ -133,6 +135,26 @@ class BlobStore:
             handle.flush()
             os.fsync(handle.fileno())
         path.unlink(missing_ok=True)
+
+    def keep_and_commit(self, db: Session, names: Iterable[str]) -> None:
+        """Move the incoming blobs ``names`` into place, then commit ``db``.
+
+        The one way a request stores files with their rows: if a move or the
+        commit fails, the transaction is rolled back and every blob moved so
+        far is deleted again, so no kept blob is without its row and no row
+        without its blob.  Blobs are moved before the commit because a
+        committed row whose blob never arrived would be damage.
+        """
+        kept: list[str] = []
+        try:
+            for name in names:
+                self.keep(name)
+                kept.append(name)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            self.discard(kept)
+            raise
 
     def discard(self, names: Iterable[str]) -> None:
         """Delete incoming or kept blobs; missing ones are fine."""

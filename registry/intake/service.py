@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from registry.attachments.service import Prepared, attach
 from registry.attachments.storage import BlobStore
 from registry.crypto import (
-    Argon2Params,
     derive_receipt_keys,
     generate_keypair,
     generate_receipt,
@@ -30,6 +29,7 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.intake.drafts import Draft, receipt_for
+from registry.keyring import SealingKeys
 from registry.models import (
     KEY_HOLDER_ROLES,
     Account,
@@ -51,7 +51,6 @@ from registry.records.vocabulary import (
     NARRATIVE,
     SEALED_ANSWERS,
 )
-from registry.serving.slots import KdfSlots
 from registry.taxonomy.service import first_unknown, terms, titles
 
 
@@ -115,19 +114,6 @@ class Submitted:
 
     receipt: str
     public_id: str
-
-
-@dataclass(frozen=True)
-class SealingKeys:
-    """Deployment material the submission needs."""
-
-    receipt_salt: bytes
-    receipt_params: Argon2Params
-    escrow_public: bytes | None
-    kdf_slots: KdfSlots
-    # The keyring's draft key.  Without one (a caller with no form page) no
-    # draft is trusted and every report gets a fresh random receipt.
-    draft_key: bytes | None = None
 
 
 def _check(db: Session, data: ReportInput) -> None:
@@ -287,29 +273,22 @@ def submit_report(
             )
         )
     db.add(report)
-    kept: list[str] = []
     try:
         if files and store is not None:
             db.flush()
             attach(db, report, list(files), today=today, signing_seed=derived.signing_seed)
-            # Blobs move into place before the commit; if the commit fails
-            # they are deleted again below, so no orphan remains either way.
-            for item in files:
-                store.keep(item.upload.blob)
-                kept.append(item.upload.blob)
-        db.commit()
+            # Rolled back, with every blob moved so far deleted, on failure.
+            store.keep_and_commit(db, [item.upload.blob for item in files])
+        else:
+            db.commit()
     except IntegrityError:
         db.rollback()
-        if store is not None:
-            store.discard(kept)
         # Two submissions of one page raced: the other one is stored.
         if _exists(db, derived.lookup_id):
             raise AlreadySubmitted(receipt) from None
         raise
     except Exception:
         db.rollback()
-        if store is not None:
-            store.discard(kept)
         raise
     return Submitted(receipt=receipt, public_id=public_id)
 

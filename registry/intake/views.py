@@ -68,7 +68,7 @@ def new_report() -> ResponseReturnValue:
     _prepare(form, now, _database_terms())
     form.keep_draft()
     if form.validate_on_submit():
-        data, keys = form.to_input(current_language()), _sealing_keys()
+        data, keys = form.to_input(current_language()), runtime.sealing_keys()
         cfg = runtime.config()
         try:
             files = prepared_files(
@@ -97,17 +97,6 @@ def new_report() -> ResponseReturnValue:
     # A refused submission answers 422 (with the form kept and explained),
     # so no client can mistake it for a stored report.
     return render_template("intake/report.html", form=form), refused_status()
-
-
-def _sealing_keys() -> service.SealingKeys:
-    ring, cfg = runtime.keyring(), runtime.config()
-    return service.SealingKeys(
-        ring.receipt_salt,
-        runtime.receipt_params(cfg),
-        ring.escrow_public,
-        runtime.kdf_slots(),
-        draft_key=ring.draft_key,
-    )
 
 
 def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:

@@ -20,7 +20,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from registry.crypto import Argon2Params
 from registry.keyring.armor import PUBLIC_HEADER, dearmor
+from registry.serving.slots import KdfSlots
 
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
 ESCROW_PUBLIC_FILE = "escrow.pub"
@@ -79,3 +81,16 @@ def load_keyring(keys_dir: Path) -> Keyring:
         draft_key=_derive(secret, "sviedka/draft-receipt"),
         escrow_public=escrow,
     )
+
+
+@dataclass(frozen=True)
+class SealingKeys:
+    """What sealing a new report needs from the deployment (built by ``runtime.sealing_keys``)."""
+
+    receipt_salt: bytes
+    receipt_params: Argon2Params
+    escrow_public: bytes | None
+    kdf_slots: KdfSlots
+    # The keyring's draft key.  Without one (a caller with no form page) no
+    # draft is trusted and every report gets a fresh random receipt.
+    draft_key: bytes | None = None
