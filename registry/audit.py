@@ -1,4 +1,4 @@
-"""The hash-chained audit log (DESIGN promise 7: nothing changes silently).
+"""The hash-chained audit log (promise 7, docs/threat-model.md#promise-7: nothing changes silently).
 
 Every opening of sealed content and every change by a reviewer is recorded
 with :func:`record`, inside the same transaction as the change, so the event

@@ -52,7 +52,7 @@ def change_password(
     The key pair does not change, so every key wrap addressed to the person
     still opens: no report has to be re-wrapped, and nothing is lost.  The
     other sessions end because a password change is what someone does who
-    fears their password is known (DESIGN promise 5); this browser's
+    fears their password is known (promise 5, docs/threat-model.md#promise-5); this browser's
     session stays, its sealed copy of the key being unchanged too.
 
     The TOTP seed and recovery codes are keyed under the factor key, which

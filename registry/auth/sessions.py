@@ -1,4 +1,4 @@
-"""Server-side staff sessions (DESIGN §3).
+"""Server-side staff sessions (docs/keys.md#session-keys).
 
 The cookie holds a random session id and a random session secret.  The
 server keeps only SHA-256 of the id and the account's private key sealed

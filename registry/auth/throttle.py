@@ -1,4 +1,4 @@
-"""Staff login throttling that every worker shares (DESIGN promise 5).
+"""Staff login throttling that every worker shares (promise 5, docs/threat-model.md#promise-5).
 
 Counters live in the database (:class:`~registry.models.LoginThrottle`),
 not in a worker's memory: with a per-process counter, N workers let an

@@ -2,8 +2,9 @@
 
 WHY: an AEAD ciphertext is exactly as long as its plaintext plus a constant,
 so a seized disk read every answer's length, and from which rows existed
-which questions were answered (DESIGN §2, promise 12).  Padded, a length
-only says which size class the text fell into.
+which questions were answered (promise 12 in docs/threat-model.md; layout
+in docs/envelopes.md).  Padded, a length only says which size class the
+text fell into.
 
 Encoding (inside the AEAD, so it is authenticated like the text)::
 

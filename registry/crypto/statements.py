@@ -11,7 +11,8 @@ Ed25519 signature, by a key derived from the receipt
 i.e. the length-prefixed label ``sviedka/v1/statement``, the header bytes
 and each value.  Envelope: ``version || kind (STATEMENT) || signature (64)``.
 The verify key is stored sealed under the report's data key at intake, so
-somebody holding only the database cannot swap it (DESIGN promise 10).
+somebody holding only the database cannot swap it (promise 10 in
+docs/threat-model.md; layout in docs/envelopes.md).
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def submit_report(
     """Seal, wrap and store one report; return its receipt.
 
     All rows are added to ``db`` and committed together: either the whole
-    report is stored or, on any error, nothing is (DESIGN §2, promise 8).
+    report is stored or, on any error, nothing is (promise 8, docs/threat-model.md#promise-8).
     """
     _check(db, data)
     holders = recipients(db)

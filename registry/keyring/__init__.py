@@ -8,7 +8,8 @@
 - ``escrow.pub``: the escrow public key.  Its private half never stays here.
 
 Nothing in this directory opens a report: the report keys are wrapped to
-reviewers' and escrow's public keys only (DESIGN §2, promise 1).
+reviewers' and escrow's public keys only (promise 1 in
+docs/threat-model.md; docs/keys.md).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from registry.models.base import Base, UTCDateTime, utcnow
 
 
 class Role(StrEnum):
-    """What a staff member may do (DESIGN §1)."""
+    """What a staff member may do (docs/threat-model.md#people)."""
 
     ADMIN = "admin"
     COORDINATOR = "coordinator"
@@ -20,7 +20,7 @@ class Role(StrEnum):
 
 
 # Roles that hold report keys.  Admins manage people and settings and never
-# hold a key: a phished admin account opens no case (DESIGN §1).
+# hold a key: a phished admin account opens no case (docs/threat-model.md#people).
 KEY_HOLDER_ROLES = (Role.REVIEWER.value, Role.COORDINATOR.value)
 
 

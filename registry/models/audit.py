@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (DESIGN promise 7)."""
+"""The append-only, hash-chained audit log (promise 7, docs/threat-model.md#promise-7)."""
 
 from __future__ import annotations
 

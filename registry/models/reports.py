@@ -1,4 +1,4 @@
-"""Reports: plain triage columns, sealed fields and key wraps (DESIGN §4)."""
+"""Reports: plain triage columns, sealed fields and key wraps (docs/sealed-and-plain.md#reports)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ class Report(Base):
     # adding a message later, without the data key); its private half is a
     # sealed field under the data key, so it opens exactly for key holders.
     inbox_public_key: Mapped[bytes]
-    # What the submitter allows (DESIGN §1): how staff may contact them
+    # What the submitter allows (docs/sealed-and-plain.md): how staff may contact them
     # ("receipt" page only, or a sealed "contact" they gave, or "none"),
     # publishing an anonymised summary, referral to partners or UN mechanisms.
     consent_contact: Mapped[str] = mapped_column(String(16), default="receipt")
@@ -162,7 +162,7 @@ class SealedField(Base):
 class KeyWrap(Base):
     """The report's data key, HPKE-wrapped to one staff account or to escrow.
 
-    Access control is this row: no wrap, no key (DESIGN §2, promise 6).
+    Access control is this row: no wrap, no key (promise 6, docs/threat-model.md#promise-6).
     """
 
     __tablename__ = "key_wraps"

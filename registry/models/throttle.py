@@ -1,4 +1,4 @@
-"""Failed staff logins, counted in the database (DESIGN promise 5)."""
+"""Failed staff logins, counted in the database (promise 5, docs/threat-model.md#promise-5)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Removing or resetting an account takes every key and every way in away
 from it in one transaction: its sessions end, its key wraps and recovery
 codes are deleted and its key material is cleared, so access ends
-cryptographically and at once (DESIGN promises 5 and 6).  Every function
+cryptographically and at once (promises 5 and 6 in docs/threat-model.md).  Every function
 checks that the actor is an active administrator and records an audit
 event; the caller commits.
 """

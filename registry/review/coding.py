@@ -2,7 +2,7 @@
 
 The submitter chose these on the form; a reviewer who has read the account
 corrects them, so that the queue filters and the statistics count the case
-right.  They are plain columns (DESIGN §4), checked against the same
+right.  They are plain columns (docs/sealed-and-plain.md#reports), checked against the same
 vocabularies as the form, and the audit event may therefore list them.
 """
 

@@ -16,7 +16,7 @@ positions, one mask.  Counting any combination of filters is a few dozen
 ANDs and popcounts of 100,000-bit integers, under a millisecond; a
 snapshot of 100,000 reports holds about 1.2 MB of bitsets.
 
-Only plain codes ever enter the index (DESIGN §4: status, urgency, region,
+Only plain codes ever enter the index (docs/sealed-and-plain.md#reports: status, urgency, region,
 place, unit, language, assignee, violation and proposal codes, day
 received): nothing sealed and no search text, so keeping it in a worker's
 memory reveals nothing the database does not already hold in the clear.

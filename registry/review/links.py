@@ -1,6 +1,6 @@
 """Links between cases: the same incident, the same perpetrator, a duplicate.
 
-A link is plain (DESIGN §4): it says that two cases belong together, never
+A link is plain (docs/sealed-and-plain.md): it says that two cases belong together, never
 why in words.  Making or removing one is a change to both cases, so the
 actor must hold the key of both: each data key is unwrapped, and the crypto
 is the check, as for every other change (promise 6).  Each change is an

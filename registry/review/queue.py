@@ -1,6 +1,6 @@
 """The reviewer queue: filters and sorting, over plain columns only.
 
-Everything here reads the coarse, plain columns of DESIGN §4 (status,
+Everything here reads the coarse, plain columns of docs/sealed-and-plain.md#reports (status,
 urgency, region, codes, day received, language, proposals, assignee) and
 nothing sealed, so no key is needed and nothing is audited.  The counts
 beside each filter value come from :mod:`registry.review.facets`;

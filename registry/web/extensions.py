@@ -13,7 +13,7 @@ GLOBAL_KEY = "all"
 def _global_key() -> str:
     # Rate limits are never keyed on the client's address: an address would
     # be "something about a submitter's request" held in memory or Redis
-    # (DESIGN §2, promise 3).  Routes that need finer keys pass their own.
+    # (promise 3, docs/threat-model.md#promise-3).  Routes that need finer keys pass their own.
     return GLOBAL_KEY
 
 

@@ -1,4 +1,4 @@
-"""Login throttling that holds across workers (DESIGN promise 5).
+"""Login throttling that holds across workers (promise 5, docs/threat-model.md#promise-5).
 
 Counters live in the database, so they hold with Flask-Limiter off (as in
 the testing configuration), across app instances (workers) and under

@@ -45,7 +45,7 @@ def _stored(app: Flask) -> tuple[int, int, int]:
 
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_no_escrow_and_no_reader_refuses_the_report(bare: Flask, language: str) -> None:
-    # An administrator exists but receives no report keys (DESIGN §1).
+    # An administrator exists but receives no report keys (docs/threat-model.md#people).
     StaffActions(bare).create("admin@example.org", role=Role.ADMIN)
     client = english_client(bare)
     client.get(f"/lang/{language}")
