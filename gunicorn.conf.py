@@ -12,12 +12,16 @@ data (addresses, request lines, URLs, exception messages).
 """
 
 import os
+import sys
 
 import gunicorn.http.wsgi
 
-from config import Config
+from config import Config, ConfigError
 
-_settings = Config.from_env()
+try:
+    _settings = Config.from_env()
+except ConfigError as error:
+    sys.exit(f"Error: {error}")  # one line naming the variable, not a traceback
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", "2"))

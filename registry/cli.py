@@ -16,19 +16,19 @@ from typing import TextIO
 import click
 from flask import Flask
 
-from config import Config
+from config import Config, ConfigError
 from registry import audit, create_app, db, runtime
 from registry.auth import service as auth
 from registry.crypto import CannotOpen
-from registry.escrow import (
+from registry.keyring.escrow import (
     EscrowExists,
     RewrapRefused,
     create_escrow,
     open_escrow_file,
     rewrap_for,
 )
-from registry.migrate import upgrade
 from registry.models import Role
+from registry.models.migrate import upgrade
 from registry.reforms.service import load_catalogue
 from registry.taxonomy.service import load_vocabularies
 
@@ -44,7 +44,16 @@ NO_ESCROW_WARNING = """
 
 
 def _app() -> Flask:
-    return create_app(Config.from_env())
+    return create_app(_config())
+
+
+def _config() -> Config:
+    """The configuration from the environment; one line and exit 2 if it is unusable."""
+    try:
+        return Config.from_env()
+    except ConfigError as error:
+        click.echo(f"registry: {error}", err=True)
+        sys.exit(2)
 
 
 @click.group()
@@ -122,7 +131,7 @@ def escrow() -> None:
 )
 def escrow_create(out: Path | None, passphrase_file: TextIO | None) -> None:
     """Create the escrow key pair; print where the private half went."""
-    cfg = Config.from_env()
+    cfg = _config()
     out = out or cfg.instance_dir / "escrow-private.key"
     if passphrase_file is not None:
         passphrase = passphrase_file.read().rstrip("\n")

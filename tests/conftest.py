@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,9 @@ from sqlalchemy import create_engine, text
 
 from config import TestingConfig
 from registry import create_app, db
-from registry.escrow import create_escrow
-from registry.migrate import upgrade
+from registry.keyring.escrow import create_escrow
 from registry.models import Base
+from registry.models.migrate import upgrade
 from registry.reforms.service import load_catalogue
 from registry.runtime import escrow_params
 from registry.taxonomy.service import load_vocabularies
@@ -170,3 +171,62 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if PG_SKIPPED:
         terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
         terminalreporter.line(f"No PostgreSQL at {PG_ADMIN_URL}: {PG_SKIPPED[0]}", red=True)
+
+
+# Paths of tools' own caches: whatever else appears in the checkout during a
+# run (a database, blobs, keys, any new file) fails the run, ignored or not.
+TOOL_CACHES = (".pytest_cache", ".hypothesis", "__pycache__", ".mypy_cache", ".ruff_cache", ".venv")
+CHECKOUT_BEFORE = pytest.StashKey[frozenset[str]]()
+
+
+def _checkout_status(root: Path) -> frozenset[str] | None:
+    """``git status`` lines of changed and new paths, None outside a git checkout.
+
+    Besides untracked and modified paths, gitignored ones count too (the
+    instance, storage and keys directories are ignored), except tools' caches.
+    """
+    lines: set[str] = set()
+    # Untracked files one by one; ignored directories as a whole (.venv!).
+    for options in (["--untracked-files=all"], ["--ignored=matching", "--untracked-files=normal"]):
+        command = ["git", "--no-optional-locks", "status", "--porcelain", *options]
+        try:
+            run = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+        except OSError:
+            return None
+        if run.returncode != 0:
+            return None
+        lines.update(line for line in run.stdout.splitlines() if line)
+    return frozenset(
+        line for line in lines if not (line.startswith("!! ") and _is_tool_cache(line[3:]))
+    )
+
+
+def _is_tool_cache(path: str) -> bool:
+    parts = Path(path.rstrip("/")).parts
+    return any(part in TOOL_CACHES or part.endswith((".egg-info", ".pyc")) for part in parts)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note what the checkout looks like before the run (see pytest_sessionfinish)."""
+    status = _checkout_status(session.config.rootpath)
+    if status is not None:
+        session.config.stash[CHECKOUT_BEFORE] = status
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if it left anything new in the checkout (a test of ``git status``)."""
+    before = session.config.stash.get(CHECKOUT_BEFORE, None)
+    after = None if before is None else _checkout_status(session.config.rootpath)
+    if before is None or after is None:
+        return
+    appeared = sorted(after - before)
+    if not appeared:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.section("the test run changed the checkout", sep="!", red=True, bold=True)
+        for line in appeared:
+            reporter.line(f"  {line}", red=True)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
