@@ -60,7 +60,7 @@ def create_app(cfg: Config | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from registry.audit.views import bp as audit_bp
+    from registry.auditlog.views import bp as audit_bp
     from registry.auth import loader  # noqa: F401  (registers the Flask-Login loader)
     from registry.auth.account_views import bp as account_bp
     from registry.auth.views import bp as auth_bp

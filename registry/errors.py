@@ -22,6 +22,7 @@ from wtforms import ValidationError
 from registry import db
 from registry.auth.loader import skip_identity
 from registry.serving.slots import Busy
+from registry.web.forms import TokenForm
 
 # A keeper answers a POST refused by an outage with the page that holds
 # what was sent (HTML, without the database), or None for the outage page.
@@ -54,7 +55,7 @@ def same_site_post() -> bool:
     words of its choosing.
     """
     try:
-        validate_csrf(request.form.get("csrf_token"))
+        validate_csrf(TokenForm().csrf_token.data)
     except (ValidationError, HTTPException):  # a bad token, or a body that cannot be read
         return False
     return True
@@ -62,7 +63,7 @@ def same_site_post() -> bool:
 
 def _render(status: int) -> tuple[str, int]:
     skip_identity()
-    return render_template("errors/error.html", status=status), status
+    return render_template("public/errors/error.html", status=status), status
 
 
 def _caused_by_outage(error: BaseException) -> bool:
@@ -86,13 +87,13 @@ def register_error_handlers(app: Flask) -> None:
         keeper = _KEEPERS.get(request.endpoint or "") if request.method == "POST" else None
         page = keeper() if keeper is not None else None
         if page is None:
-            page = render_template("errors/outage.html", status=503)
+            page = render_template("public/errors/outage.html", status=503)
         return page, 503, {"Retry-After": RETRY_AFTER_SECONDS}
 
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError) -> tuple[str, int]:
         skip_identity()
-        return render_template("errors/error.html", status=400, csrf=True), 400
+        return render_template("public/errors/error.html", status=400, csrf=True), 400
 
     @app.errorhandler(Busy)
     def _busy(_error: Busy) -> tuple[str, int]:
@@ -102,7 +103,7 @@ def register_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException) -> tuple[str, int]:
         if error.description == "invalid-utf8":
             skip_identity()
-            return render_template("errors/error.html", status=400, unreadable=True), 400
+            return render_template("public/errors/error.html", status=400, unreadable=True), 400
         return _render(error.code or 500)
 
     @app.errorhandler(DBAPIError)

@@ -8,6 +8,8 @@ exceptions, so a 500 here fails the test with the traceback.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -80,3 +82,40 @@ def test_nul_in_a_staff_form_is_refused(app: Flask) -> None:
         },
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [("notes", "text"), ("links", "other"), ("status", "status"), ("codes", "region")],
+)
+def test_a_file_part_named_like_a_text_field_is_no_text(
+    reviewer: tuple[FlaskClient, str], action: str, field: str
+) -> None:
+    """Case forms read the posted fields only: a file part is not handed on as text.
+
+    A plain FlaskForm also fills its fields from ``request.files``; the
+    services would then get a file where they expect text (a 500).
+    """
+    client, public_id = reviewer
+    page = client.get(f"/review/case/{public_id}").get_data(as_text=True)
+    response = client.post(
+        f"/review/case/{public_id}/{action}",
+        data={"csrf_token": csrf_token(page), field: (io.BytesIO(b"x"), "x.txt")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    assert client.get(f"/review/case/{public_id}").status_code == 200
+
+
+def test_a_json_body_is_no_form(reviewer: tuple[FlaskClient, str]) -> None:
+    """With the token in the header, a JSON body still fills no case form."""
+    client, public_id = reviewer
+    page = client.get(f"/review/case/{public_id}").get_data(as_text=True)
+    for body in ('"text"', "[1, 2]", '{"text": 5}'):
+        response = client.post(
+            f"/review/case/{public_id}/notes",
+            data=body,
+            content_type="application/json",
+            headers={"X-CSRFToken": csrf_token(page)},
+        )
+        assert response.status_code == 303

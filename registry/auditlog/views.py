@@ -6,11 +6,11 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from registry import db
 from registry.audit import VerifyResult
 from registry.auditlog import page as log_page
+from registry.auditlog.forms import VerifyForm
 from registry.auditlog.labels import ACTION_LABELS, ACTOR_LABELS, PROBLEM_LABELS, action_label
 from registry.auth.roles import require_role
 from registry.models import Role
@@ -48,7 +48,7 @@ def _render(
     chain: VerifyResult | None = None,
 ) -> str:
     return render_template(
-        "audit/log.html",
+        "staff/audit/log.html",
         raw=raw,
         listing=listing,
         problems={code: PROBLEMS[code]() for code in problems},
@@ -83,11 +83,12 @@ def log() -> ResponseReturnValue:
 @require_role(Role.ADMIN)
 def verify() -> ResponseReturnValue:
     """Walk the whole chain now (too slow to run on every page view)."""
-    if not FlaskForm().validate_on_submit():
+    form = VerifyForm()
+    if not form.validate_on_submit():
         abort(400)
     dbs = db.session()
     try:
-        anchor = log_page.parse_anchor(request.form.get("anchor", ""))
+        anchor = log_page.parse_anchor(form.anchor.data)
     except log_page.BadAnchor:
         return _render(log_page.RawFilters(), log_page.actions(dbs), None, ("anchor",)), 422
     chain = log_page.check_chain(dbs, current_user.id, anchor)

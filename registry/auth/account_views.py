@@ -40,7 +40,7 @@ def _page(
         select(func.count()).select_from(StaffSession).where(StaffSession.account_id == account.id)
     )
     return render_template(
-        "auth/account.html",
+        "staff/auth/account.html",
         account=account,
         password_form=password_form or ChangePasswordForm(formdata=None),
         codes_form=codes_form or NewCodesForm(formdata=None),

@@ -62,7 +62,7 @@ def _throttled(form: LoginForm, retry_after: timedelta) -> ResponseReturnValue:
         )
     )
     seconds = max(math.ceil(retry_after.total_seconds()), 1)
-    return render_template("auth/login.html", form=form), 429, {"Retry-After": str(seconds)}
+    return render_template("staff/auth/login.html", form=form), 429, {"Retry-After": str(seconds)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,7 +76,7 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("review.queue"), code=303)
     form = LoginForm()
     if not form.validate_on_submit():
-        return render_template("auth/login.html", form=form)
+        return render_template("staff/auth/login.html", form=form)
     cfg, ring, dbs = runtime.config(), runtime.keyring(), db.session()
     try:
         done = service.authenticate(
@@ -94,7 +94,7 @@ def login() -> ResponseReturnValue:
     except service.LoginFailed:
         dbs.commit()  # keeps the count of a wrong code and its audit event
         form.form_errors.append(_("Email, password or code is wrong."))
-        return render_template("auth/login.html", form=form)
+        return render_template("staff/auth/login.html", form=form)
     cookie = start_session(dbs, done.account, done.private_key)
     dbs.commit()
     response = redirect(url_for("review.queue"), code=303)
@@ -122,7 +122,9 @@ def logout() -> ResponseReturnValue:
 
 def _invalid(problem: service.InviteInvalid | None = None) -> Response:
     elsewhere = isinstance(problem, service.EnrolmentElsewhere)
-    return make_response(render_template("auth/invite_invalid.html", elsewhere=elsewhere), 404)
+    return make_response(
+        render_template("staff/auth/invite_invalid.html", elsewhere=elsewhere), 404
+    )
 
 
 def _browser_secret(token: str) -> bytes | None:
@@ -176,7 +178,7 @@ def invite(token: str) -> ResponseReturnValue:
                 "browser": base64.urlsafe_b64encode(enrolment.browser_secret).decode(),
             }
             return redirect(url_for("auth.enrol_totp"), code=303)
-    return render_template("auth/invite.html", form=form, invite=found)
+    return render_template("staff/auth/invite.html", form=form, invite=found)
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
@@ -217,7 +219,9 @@ def enrol_totp() -> ResponseReturnValue:
             return render_codes(codes)
     uri = totp.provisioning_uri(secret, account.email)
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S704
-    return render_template("auth/enrol.html", form=form, qr=qr, secret=totp.secret_text(secret))
+    return render_template(
+        "staff/auth/enrol.html", form=form, qr=qr, secret=totp.secret_text(secret)
+    )
 
 
 def _choose_again(token: str) -> BaseResponse:
@@ -236,7 +240,7 @@ def render_codes(codes: list[str], form: CodesSavedForm | None = None) -> str:
     The codes are in this response only; the server keeps their hashes.
     """
     form = form or CodesSavedForm(formdata=None, codes=" ".join(codes))
-    return render_template("auth/recovery_codes.html", form=form, codes=codes)
+    return render_template("staff/auth/recovery_codes.html", form=form, codes=codes)
 
 
 @bp.post("/recovery-codes/saved")

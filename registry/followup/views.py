@@ -86,7 +86,7 @@ def start() -> ResponseReturnValue:
                 signing_seed=found.signing_seed,
             )
             return _set_cookie(redirect(url_for("followup.case"), code=303), session)
-    return render_template("followup/start.html", form=form), refused_status()
+    return render_template("public/followup/start.html", form=form), refused_status()
 
 
 @bp.get("/case")
@@ -112,7 +112,7 @@ def _render_case(
         refer=report.consent_refer,
     )
     return render_template(
-        "followup/case.html",
+        "public/followup/case.html",
         report=report,
         form=form,
         consents=consents,
@@ -149,7 +149,7 @@ def _message_kept_during_outage() -> str | None:
     """The message again, typed text and all, when the database is down."""
     if not same_site_post():
         return None
-    return render_template("followup/outage.html", form=MessageForm())
+    return render_template("public/followup/outage.html", form=MessageForm())
 
 
 @bp.post("/files")
@@ -194,7 +194,7 @@ def _files_refused_during_outage() -> str:
     The sealed uploads cannot outlive the request (they are deleted at its
     end), so only the explanation can be kept.
     """
-    return render_template("followup/outage.html", form=None)
+    return render_template("public/followup/outage.html", form=None)
 
 
 @bp.post("/consents")
@@ -237,7 +237,7 @@ def _withdrawn(report: Report) -> Response:
     service.purge_traces(dbs)
     blob_store().discard(blobs)
     g.followup_session = None
-    response = make_response(render_template("followup/withdrawn.html"))
+    response = make_response(render_template("public/followup/withdrawn.html"))
     response.delete_cookie(cookie.COOKIE, path="/followup")
     return response
 
@@ -264,4 +264,4 @@ def withdraw() -> ResponseReturnValue:
         form.receipt.errors = [_("This is not the receipt of this report. Nothing was deleted.")]
     # The receipt is never shown back: the page may be seen over a shoulder.
     form.receipt.data = ""
-    return render_template("followup/withdraw.html", form=form), refused_status()
+    return render_template("public/followup/withdraw.html", form=form), refused_status()

@@ -30,7 +30,7 @@ bp = Blueprint("intake", __name__)
 @bp.get("/")
 def index() -> str:
     """Landing page: what this is, how safe it is, where to start."""
-    return render_template("intake/index.html")
+    return render_template("public/intake/index.html")
 
 
 # The (code, title) pairs of a vocabulary kind, in the person's language.
@@ -86,7 +86,7 @@ def new_report() -> ResponseReturnValue:
         except service.NoKeyHolder:
             # 503, not 4xx: nothing is wrong with what the person wrote.
             form.form_errors.append(_nobody_can_read_yet())
-            return render_template("intake/report.html", form=form), 503
+            return render_template("public/intake/report.html", form=form), 503
         except Busy:
             # The receipt derivations of this worker are all taken (a flood,
             # or a rush): keep the text instead of the generic error page,
@@ -96,7 +96,7 @@ def new_report() -> ResponseReturnValue:
             return _receipt_page(done.receipt, already=False)
     # A refused submission answers 422 (with the form kept and explained),
     # so no client can mistake it for a stored report.
-    return render_template("intake/report.html", form=form), refused_status()
+    return render_template("public/intake/report.html", form=form), refused_status()
 
 
 def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:
@@ -108,7 +108,7 @@ def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:
             "in a minute (attached files must be chosen again)."
         )
     )
-    return render_template("intake/report.html", form=form), status
+    return render_template("public/intake/report.html", form=form), status
 
 
 @keeps_text_on_outage("intake.new_report")
@@ -131,7 +131,7 @@ def _kept_during_outage() -> str | None:
             "few minutes. Attached files could not be kept: please choose them again."
         )
     )
-    return render_template("intake/report.html", form=form)
+    return render_template("public/intake/report.html", form=form)
 
 
 def _nobody_can_read_yet() -> str:
@@ -144,7 +144,9 @@ def _nobody_can_read_yet() -> str:
 
 def _receipt_page(receipt: str, *, already: bool) -> str:
     saved = ReceiptSavedForm(formdata=None, receipt=receipt)
-    return render_template("intake/receipt.html", form=saved, receipt=receipt, already=already)
+    return render_template(
+        "public/intake/receipt.html", form=saved, receipt=receipt, already=already
+    )
 
 
 @bp.post("/report/saved")
@@ -156,13 +158,13 @@ def receipt_saved() -> ResponseReturnValue:
         abort(400)
     if form.validate_on_submit():
         return redirect(url_for("intake.done"), code=303)
-    return render_template("intake/receipt.html", form=form, receipt=receipt)
+    return render_template("public/intake/receipt.html", form=form, receipt=receipt)
 
 
 @bp.get("/report/done")
 def done() -> str:
     """Thank-you page with what happens next."""
-    return render_template("intake/done.html")
+    return render_template("public/intake/done.html")
 
 
 def _site_cookies() -> tuple[tuple[str, str], ...]:
@@ -203,4 +205,4 @@ def leave() -> ResponseReturnValue:
 @bp.get("/blank")
 def neutral() -> str:
     """A page with nothing on it that names this site."""
-    return render_template("intake/neutral.html")
+    return render_template("public/intake/neutral.html")

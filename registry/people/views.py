@@ -39,7 +39,9 @@ def _valid_for() -> timedelta:
 def _link_page(email: str, token: str) -> str:
     cfg = runtime.config()
     link = f"{cfg.base_url}/staff/invite/{token}"
-    return render_template("people/link.html", email=email, link=link, hours=cfg.invite_valid_hours)
+    return render_template(
+        "staff/people/link.html", email=email, link=link, hours=cfg.invite_valid_hours
+    )
 
 
 def _person(account_id: int) -> Account:
@@ -52,7 +54,7 @@ def _person(account_id: int) -> Account:
 def _list_page(form: InviteForm, status: int) -> ResponseReturnValue:
     dbs = db.session()
     return render_template(
-        "people/index.html",
+        "staff/people/index.html",
         people=service.people(dbs),
         invites=service.open_invites(dbs),
         blocks=service.blocked_logins(dbs, loader.login_throttle(), utcnow()),
@@ -128,7 +130,7 @@ def cancel_invite(invite_id: int) -> ResponseReturnValue:
 def _confirm(action: str, account_id: int) -> str:
     person = _person(account_id)
     return render_template(
-        "people/confirm.html", action=action, person=person, form=FlaskForm(formdata=None)
+        "staff/people/confirm.html", action=action, person=person, form=FlaskForm(formdata=None)
     )
 
 

@@ -16,7 +16,7 @@ bp = Blueprint("reforms", __name__, url_prefix="/proposals")
 @bp.get("/")
 def catalogue() -> str:
     """Blocks, themes and proposals, with what comes from the draft."""
-    return render_template("reforms/catalogue.html", blocks=service.catalogue(db.session()))
+    return render_template("staff/reforms/catalogue.html", blocks=service.catalogue(db.session()))
 
 
 @bp.get("/<code>")
@@ -27,7 +27,7 @@ def proposal(code: str) -> str:
     if found is None:
         abort(404)
     return render_template(
-        "reforms/proposal.html",
+        "staff/reforms/proposal.html",
         proposal=found,
         cases=service.cases_for_proposal(dbs, code),
         region_titles=titles(dbs, "regions", current_language()),

@@ -1,14 +1,16 @@
 """Reviewer pages that change a case: triage, notes, access.
 
-Each view is one small POST: check CSRF, call one triage service function
-with the reviewer's key, commit, and go back to the case page.
+Each view is one small POST: read its form (which checks CSRF), call one
+triage service function with the reviewer's key and the form's typed values,
+commit, and go back to the case page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,9 +21,19 @@ from registry.auth import loader
 from registry.models import Report
 from registry.records.access import NoAccess, find_report
 from registry.review import coding, links, triage
-from registry.web.routing import MAX_INTEGER_ID
+from registry.review.forms import (
+    AssignForm,
+    CodingForm,
+    GrantForm,
+    LinkForm,
+    NoteForm,
+    StatusForm,
+    UrgencyForm,
+)
+from registry.web.forms import PostedForm
 
 bp = Blueprint("casework", __name__, url_prefix="/review/case")
+FormT = TypeVar("FormT", bound=FlaskForm)
 
 FAILURES = {
     "status": lambda: _("Please choose a status."),
@@ -46,12 +58,18 @@ FAILURES = {
 }
 
 
+def _posted(form: FormT) -> FormT:
+    """The form, read and checked (400 unless the CSRF token is right)."""
+    # Its fields never refuse a value: only the token can fail here.
+    if not form.validate_on_submit():
+        abort(400)
+    return form
+
+
 def _change(
     public_id: str, apply: Callable[[Report, bytes], object], done: str
 ) -> ResponseReturnValue:
     """Run one change with the reviewer's key; flash the outcome; back to the case."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
     dbs = db.session()
     try:
         apply(find_report(dbs, public_id), loader.private_key())
@@ -66,20 +84,10 @@ def _change(
     return redirect(url_for("review.case", public_id=public_id), code=303)
 
 
-def _int(name: str) -> int | None:
-    value = request.form.get(name, "")
-    # isascii: "²".isdigit() is true, but int() refuses it.
-    if not (value.isascii() and value.isdigit()):
-        return None
-    # A number past the id column's range is nobody (-1 is no id either);
-    # passed on, the database would fail on it (a 500) instead of finding
-    # no one.  The length check comes first: int() refuses 4,300 digits.
-    return int(value) if len(value) <= 10 and int(value) <= MAX_INTEGER_ID else -1
-
-
 @bp.post("/<public_id>/status")
 def status(public_id: str) -> ResponseReturnValue:
     """Change the status (and, when closing, the disposition)."""
+    form = _posted(StatusForm())
     return _change(
         public_id,
         lambda report, key: triage.set_status(
@@ -87,8 +95,8 @@ def status(public_id: str) -> ResponseReturnValue:
             report,
             account_id=current_user.id,
             private_key=key,
-            status=request.form.get("status", ""),
-            disposition=request.form.get("disposition") or None,
+            status=form.status.data,
+            disposition=form.disposition.data,
         ),
         _("The status is saved."),
     )
@@ -97,6 +105,7 @@ def status(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/urgency")
 def urgency(public_id: str) -> ResponseReturnValue:
     """Mark or unmark as urgent."""
+    form = _posted(UrgencyForm())
     return _change(
         public_id,
         lambda report, key: triage.set_urgent(
@@ -104,7 +113,7 @@ def urgency(public_id: str) -> ResponseReturnValue:
             report,
             account_id=current_user.id,
             private_key=key,
-            urgent=request.form.get("urgent") == "1",
+            urgent=form.urgent.data,
         ),
         _("The urgency is saved."),
     )
@@ -112,7 +121,8 @@ def urgency(public_id: str) -> ResponseReturnValue:
 
 @bp.post("/<public_id>/assign")
 def assign(public_id: str) -> ResponseReturnValue:
-    """Assign to a staff member who can open the case."""
+    """Assign to a staff member who can open the case (no id: to nobody)."""
+    form = _posted(AssignForm())
     return _change(
         public_id,
         lambda report, key: triage.assign(
@@ -120,7 +130,7 @@ def assign(public_id: str) -> ResponseReturnValue:
             report,
             account_id=current_user.id,
             private_key=key,
-            assignee_id=_int("assignee"),
+            assignee_id=form.assignee.data,
         ),
         _("The assignment is saved."),
     )
@@ -129,6 +139,7 @@ def assign(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/notes")
 def note(public_id: str) -> ResponseReturnValue:
     """Add a sealed internal note."""
+    form = _posted(NoteForm())
     return _change(
         public_id,
         lambda report, key: triage.add_note(
@@ -136,7 +147,7 @@ def note(public_id: str) -> ResponseReturnValue:
             report,
             account_id=current_user.id,
             private_key=key,
-            text=request.form.get("text", ""),
+            text=form.text.data,
         ),
         _("The note is saved."),
     )
@@ -145,7 +156,7 @@ def note(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/access")
 def grant(public_id: str) -> ResponseReturnValue:
     """Coordinators: give a staff member the key of this case."""
-    grantee = _int("grantee")
+    grantee = _posted(GrantForm()).grantee.data
     return _change(
         public_id,
         lambda report, key: triage.grant(
@@ -162,6 +173,7 @@ def grant(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/access/<int:account_id>/revoke")
 def revoke(public_id: str, account_id: int) -> ResponseReturnValue:
     """Coordinators: delete a staff member's key of this case."""
+    _posted(PostedForm())
     return _change(
         public_id,
         lambda report, key: triage.revoke(
@@ -174,13 +186,13 @@ def revoke(public_id: str, account_id: int) -> ResponseReturnValue:
 @bp.post("/<public_id>/codes")
 def code(public_id: str) -> ResponseReturnValue:
     """Correct the plain codes the submitter chose (checked against the vocabularies)."""
-    form = request.form
+    form = _posted(CodingForm())
     codes = coding.Codes(
-        violations=tuple(form.getlist("violations")),
-        region=form.get("region", ""),
-        place=form.get("place") or None,
-        unit=form.get("unit") or None,
-        incident_month=form.get("incident_month", "").strip() or None,
+        violations=tuple(form.violations.data or ()),
+        region=form.region.data or "",
+        place=form.place.data or None,
+        unit=form.unit.data or None,
+        incident_month=(form.incident_month.data or "").strip() or None,
     )
     return _change(
         public_id,
@@ -194,6 +206,7 @@ def code(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/links")
 def link(public_id: str) -> ResponseReturnValue:
     """Link this case to another one the reviewer can also open."""
+    form = _posted(LinkForm())
     return _change(
         public_id,
         lambda report, key: links.link(
@@ -201,8 +214,8 @@ def link(public_id: str) -> ResponseReturnValue:
             report,
             account_id=current_user.id,
             private_key=key,
-            other_public_id=request.form.get("other", ""),
-            kind=request.form.get("kind", ""),
+            other_public_id=form.other.data,
+            kind=form.kind.data,
         ),
         _("The cases are linked."),
     )
@@ -211,6 +224,7 @@ def link(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/links/<int:link_id>/unlink")
 def unlink(public_id: str, link_id: int) -> ResponseReturnValue:
     """Remove a link (with the keys of both cases)."""
+    _posted(PostedForm())
     return _change(
         public_id,
         lambda report, key: links.unlink(

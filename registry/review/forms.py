@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from registry.records.messages import MESSAGE_MAX
 from registry.reforms.service import RATIONALE_MAX
-from registry.web.forms import CheckboxesField, options
+from registry.web.forms import CheckboxesField, PostedForm, RowIdField, options
 
 
 class MappingForm(FlaskForm):
@@ -41,18 +41,70 @@ class ReplyForm(FlaskForm):
     )
 
 
-class CodingForm(FlaskForm):
-    """The plain codes of a case, shown for correcting (the view sets the choices).
+class CodingForm(PostedForm):
+    """The plain codes of a case: drawn for correcting, read back by ``casework.code``.
 
-    Only drawn here: the POST is read by ``casework.code`` and every code is
-    checked against its vocabulary by ``review.coding``.
+    The view that draws it sets the choices.  On a POST the choices are not
+    checked here: ``review.coding`` checks every code against its vocabulary
+    (with its own message per field), and only after the reviewer's access.
     """
 
-    violations = CheckboxesField(_l("Violations"))
-    place = SelectField(_l("Type of place"))
-    unit = SelectField(_l("Who did it: which service or unit"))
-    region = SelectField(_l("Region"))
+    violations = CheckboxesField(_l("Violations"), validate_choice=False)
+    place = SelectField(_l("Type of place"), validate_choice=False)
+    unit = SelectField(_l("Who did it: which service or unit"), validate_choice=False)
+    region = SelectField(_l("Region"), validate_choice=False)
     incident_month = StringField(
         _l("Month of incident"),
         description=_l("As YYYY-MM, for example 2020-08. Leave it empty when it is not known."),
     )
+
+
+# The case actions below (casework views) are small forms written out in the
+# case page's templates; these read them back.  Their fields never refuse a
+# value: the triage and link services judge each one, after the reviewer's
+# access, and the view flashes their answer.  Missing text reads as "".
+
+
+class _OneMeansYes(BooleanField):
+    """True only for "1" (the case page sends "1" or "0")."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = bool(valuelist) and valuelist[0] == "1"
+
+
+class StatusForm(PostedForm):
+    """A new status; a disposition when closing ("" for none)."""
+
+    status = StringField(default="")
+    disposition = StringField(filters=[lambda value: value or None])
+
+
+class UrgencyForm(PostedForm):
+    """Mark as urgent ("1") or not."""
+
+    urgent = _OneMeansYes()
+
+
+class AssignForm(PostedForm):
+    """Who the case is assigned to (no id: nobody)."""
+
+    assignee = RowIdField()
+
+
+class NoteForm(PostedForm):
+    """An internal note."""
+
+    text = TextAreaField(default="")
+
+
+class GrantForm(PostedForm):
+    """Who gets the case key."""
+
+    grantee = RowIdField()
+
+
+class LinkForm(PostedForm):
+    """The other case's id and how the two are related."""
+
+    other = StringField(default="")
+    kind = StringField(default="")

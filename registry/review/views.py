@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -34,7 +35,7 @@ from registry.attachments.service import AttachmentRejected, AttachmentView, Fil
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import blob_store
 from registry.auth import loader
-from registry.models import Report
+from registry.models import ReformProposal, Report
 from registry.records import messages as case_messages
 from registry.records.access import NoAccess, data_key_for, find_report
 from registry.records.integrity import Damage, record_damage
@@ -90,7 +91,7 @@ def queue() -> str:
         frequent = snapshot.frequent(wanted.filters, wanted.page * PAGE_SIZE)
         reports = queue_page(dbs, wanted.filters, wanted.sort, wanted.page, frequent=frequent)
     return render_template(
-        "review/queue.html",
+        "staff/review/queue.html",
         wanted=wanted,
         known=known,
         counts=snapshot.counts(wanted.filters),
@@ -103,11 +104,19 @@ def queue() -> str:
     )
 
 
+def _active_proposals() -> list[ReformProposal]:
+    """Proposals a case can be mapped to, read once per request (form and page both show them)."""
+    if "active_proposals" not in g:
+        g.active_proposals = reforms.active_proposals(db.session())
+    found: list[ReformProposal] = g.active_proposals
+    return found
+
+
 def _mapping_form() -> MappingForm:
     form = MappingForm()
     lang = current_language()
     form.proposal.choices = options(
-        (p.code, f"{p.code} — {p.title(lang)}") for p in reforms.active_proposals(db.session())
+        (p.code, f"{p.code} — {p.title(lang)}") for p in _active_proposals()
     )
     return form
 
@@ -139,7 +148,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
     dbs.commit()
     holders = triage.holders(dbs, case.report)
     return render_template(
-        "review/case.html",
+        "staff/review/case.html",
         case=case,
         form=form,
         reply=reply or ReplyForm(formdata=None),
@@ -152,7 +161,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         holders=holders,
         others=triage.staff_without_access(dbs, case.report, holders),
         dispositions=choices(dbs, "dispositions", lang),
-        proposal_titles={p.code: p.title(lang) for p in reforms.active_proposals(dbs)},
+        proposal_titles={p.code: p.title(lang) for p in _active_proposals()},
         links=links.links_of(dbs, case.report, current_user.id),
     )
 
@@ -171,7 +180,7 @@ def coding(public_id: str) -> str:
         data_key_for(dbs, report, current_user.id, loader.private_key())
     except NoAccess:
         abort(404)
-    return render_template("review/coding.html", report=report, coding=_coding_form(report))
+    return render_template("staff/review/coding.html", report=report, coding=_coding_form(report))
 
 
 @bp.get("/case/<public_id>")
@@ -271,7 +280,7 @@ def preview(public_id: str, file_id: str) -> ResponseReturnValue:
 def file_damaged(_error: FileDamaged) -> tuple[str, int]:
     """The page for a file that failed its integrity check: 409, nothing of it sent."""
     public_id = (request.view_args or {}).get("public_id", "")
-    return render_template("review/file_damaged.html", public_id=public_id), 409
+    return render_template("staff/review/file_damaged.html", public_id=public_id), 409
 
 
 @bp.get("/case/<public_id>/linked")
@@ -284,7 +293,7 @@ def linked(public_id: str) -> str:
         abort(404)
     dbs.commit()
     return render_template(
-        "review/linked.html",
+        "staff/review/linked.html",
         case=case,
         others=others,
         questions=QUESTIONS,

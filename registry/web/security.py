@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote
 
 from flask import Flask, Response, abort, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+
+from registry.web.forms import posted_text_has_nul, refuse_undecodable_body
 
 # Views any visitor may open.  Every other endpoint requires a logged-in
 # staff member: a new view is private until someone adds it here on purpose.
@@ -62,25 +64,6 @@ def _require_login() -> ResponseReturnValue | None:
     return redirect(url_for("auth.login"), code=303)
 
 
-def _refuse_invalid_utf8() -> None:
-    """Refuse a form body whose percent-escapes are not UTF-8.
-
-    Werkzeug keeps such escapes as literal text ("%FF"), so what the person
-    wrote would be stored mangled without anyone noticing.  Browsers never
-    send this; the clear 400 is for broken clients and tools.
-    """
-    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
-        return
-    if (request.content_length or 0) > 2 * 1024 * 1024:
-        return  # the form parser refuses a body this large with 413 anyway
-    raw = request.get_data(cache=True)
-    for pair in raw.split(b"&"):
-        try:
-            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
-        except UnicodeDecodeError:
-            abort(400, description="invalid-utf8")
-
-
 def _refuse_nul() -> None:
     """Refuse a NUL character in the path, the query or a staff form.
 
@@ -96,7 +79,7 @@ def _refuse_nul() -> None:
         and request.blueprint not in SUBMITTER_BLUEPRINTS
         and request.mimetype == "application/x-www-form-urlencoded"
     )
-    if staff_form and any("\x00" in v for v in request.form.values()):
+    if staff_form and posted_text_has_nul():
         abort(400, description="invalid-utf8")
 
 
@@ -144,6 +127,6 @@ def init_app(app: Flask) -> None:
     app.before_request(_require_login)
     # First of all hooks: once anything (e.g. the CSRF check) parses the form,
     # the raw body is gone and cannot be checked any more.
-    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_invalid_utf8)
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_undecodable_body)
     app.before_request_funcs[None].insert(1, _refuse_nul)
     app.after_request(_headers)
