@@ -6,7 +6,9 @@ c. HTTP: queue pages (filters, counts, sorts), searches and case pages with 100,
    reports stored, worker memory; in process: uncached counts and search cost;
 d. HTTP: submissions with a 5 MiB file, and worker memory while 5 / 50 MiB stream in;
 e. HTTP: GET / while 200 slow clients hang on, and one upload at Tor speed (25 KB/s);
-f. cleaning photos: each worst case alone (CPU, memory), and ten in one request (HTTP).
+f. cleaning photos: each worst case alone (CPU, memory), and ten in one request (HTTP);
+g. in process, once: one report sealed by Sviedka, by GPG (as SecureDrop) and with NaCl
+   sealed boxes (as GlobaLeaks), side by side (``--peers-only`` runs only this).
 
 Real default KDF costs throughout (``Config()``); every request goes to
 127.0.0.1; every loop is bounded by a count.  Prints a markdown table.
@@ -23,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cleaning, inprocess, load, queue_search, slow_clients, uploads
+from bench import cleaning, inprocess, load, peers, queue_search, slow_clients, uploads
 from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.report import Rows, http_rows, inprocess_rows, render, search_rows
 from bench.seed import bulk_reports, seal_newest, staff_ids
@@ -40,9 +42,7 @@ def _log(message: str) -> None:
 
 def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
     """Every measurement on one backend."""
-    _log(f"{backend}: a. in process")
-    with database(backend, folder / "inprocess") as url:
-        rows = inprocess_rows(inprocess.run(url, args.sealed, args.plain, args.kdf))
+    rows = measure_inprocess(backend, folder, args)
     with database(backend, folder / "http") as url:
         server = start(url, folder / "http")
         try:
@@ -84,6 +84,13 @@ def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
     rows.extend(measure_slow(backend, folder, args))
     rows.extend(measure_cleaning(backend, folder, args))
     return rows
+
+
+def measure_inprocess(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
+    """Part a alone: a submission in process and where its time goes."""
+    _log(f"{backend}: a. in process")
+    with database(backend, folder / "inprocess") as url:
+        return inprocess_rows(inprocess.run(url, args.sealed, args.plain, args.kdf))
 
 
 def measure_cleaning(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
@@ -174,16 +181,28 @@ def main() -> None:
     parser.add_argument("--quiet-pages", type=int, default=200, help="e: GET / without them")
     parser.add_argument("--slow-only", action="store_true", help="run part e only")
     parser.add_argument("--cleaning-only", action="store_true", help="run part f only")
+    parser.add_argument("--inprocess-only", action="store_true", help="run part a only")
+    parser.add_argument(
+        "--peer-runs", type=int, default=200, help="g: reports sealed by each way of sealing"
+    )
+    parser.add_argument(
+        "--peers-only", action="store_true", help="run part g only (no database; ≈ 15 s)"
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     args.clients = min(args.clients, REVIEWERS)
     # Bounded so that part d stays a few seconds long.
     args.upload_reports = min(args.upload_reports, 55)
+    if args.peers_only:
+        _print(_title() + "\n\n" + _peers(args), args.out)
+        return
     run = measure_uploads if args.uploads_only else measure
     if args.slow_only:
         run = measure_slow
     if args.cleaning_only:
         run = measure_cleaning
+    if args.inprocess_only:
+        run = measure_inprocess
     results: dict[str, Rows | str] = {}
     with tempfile.TemporaryDirectory(prefix="sviedka-bench-") as tmp:
         results[SQLITE] = run(SQLITE, Path(tmp) / "sqlite", args)
@@ -193,12 +212,27 @@ def main() -> None:
             results[POSTGRESQL] = problem
         else:
             results[POSTGRESQL] = run(POSTGRESQL, Path(tmp) / "postgresql", args)
+    table = render(_title(), results)
+    if run is measure:
+        table += "\n\n" + _peers(args)
+    _print(table, args.out)
+
+
+def _peers(args: argparse.Namespace) -> str:
+    """Part g, once (no database): the same report sealed by Sviedka and by peers' tools."""
+    _log(f"g. one report sealed {args.peer_runs} times each: Sviedka, GPG, NaCl")
+    return peers.render(peers.run(args.peer_runs))
+
+
+def _title() -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"Measured {when} on {platform.node()} ({platform.machine()}, {_cores()} cores)"
-    table = render(title, results)
+    return f"Measured {when} on {platform.node()} ({platform.machine()}, {_cores()} cores)"
+
+
+def _print(table: str, out: Path | None) -> None:
     print(table)
-    if args.out:
-        args.out.write_text(table + "\n", encoding="utf-8")
+    if out:
+        out.write_text(table + "\n", encoding="utf-8")
 
 
 def _cores() -> int:

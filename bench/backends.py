@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from registry.db import make_engine
-from registry.migrate import upgrade
+from registry.models.migrate import upgrade
 from registry.reforms.service import load_catalogue
 from registry.taxonomy.service import load_vocabularies
 

@@ -24,7 +24,7 @@ from registry.attachments.imageplan import CleaningBudget
 from registry.attachments.service import AttachmentRejected, CleaningLimits, prepare
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import SealedUpload
-from registry.slots import Slots
+from registry.serving.slots import Slots
 
 _PIECE = 64 * 1024
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}

@@ -35,7 +35,8 @@ from registry.models import (
     ReportViolation,
     SealedField,
 )
-from registry.report_texts import ANSWERS, NARRATIVE, seal_answers
+from registry.records.texts import seal_answers
+from registry.records.vocabulary import ANSWERS, NARRATIVE
 from registry.taxonomy.service import terms
 
 BATCH = 5_000

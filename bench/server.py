@@ -14,7 +14,7 @@ from pathlib import Path
 
 from config import ROOT
 from registry.crypto import Argon2Params
-from registry.escrow import create_escrow
+from registry.keyring.escrow import create_escrow
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0

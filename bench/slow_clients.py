@@ -136,9 +136,7 @@ def run(server: Server, tor_mib: float, slow_clients: int, pages: int) -> SlowRe
         threading.Thread(target=_slow_client, args=(server.port, i % 3, stop, opened))
         for i in range(slow_clients)
     ]
-    tor = threading.Thread(
-        target=_tor_upload, args=(server.port, int(tor_mib * MIB), result, stop)
-    )
+    tor = threading.Thread(target=_tor_upload, args=(server.port, int(tor_mib * MIB), result, stop))
     for thread in [*slow, tor]:
         thread.start()
     time.sleep(2)  # every slow client connected and started

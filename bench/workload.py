@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bench import narratives
 from registry.db import make_engine
-from registry.intake.service import INBOX_KEY
 from registry.models import Report, SealedField
+from registry.records.vocabulary import INBOX_KEY
 
 REGIONS = ("minsk-city", "minsk-region", "brest", "gomel", "vitebsk")
 VIOLATIONS = ("torture", "detention-conditions", "threats", "life")
