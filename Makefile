@@ -29,6 +29,7 @@ test: install
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	$(BIN)/python -m bench
 
 clean:

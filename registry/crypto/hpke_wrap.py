@@ -12,6 +12,8 @@ always 32 bytes.
 
 from __future__ import annotations
 
+import functools
+
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
@@ -29,8 +31,14 @@ DATA_KEY_LENGTH = 32
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 
 
+# WHY a cache: building the library's key from our encoding costs about a
+# fifth of a wrap, and every new report wraps to the same few reviewers and
+# the escrow.  Only public keys are kept: nothing secret stays in memory.
+_recipient_key = functools.lru_cache(maxsize=256)(load_public_key)
+
+
 def _seal(plaintext: bytes, public_key: bytes, kind: Kind, *context: str) -> bytes:
-    recipient = load_public_key(public_key)
+    recipient = _recipient_key(public_key)
     # WHY info: it enters the HPKE key schedule, so an envelope opened with
     # another report id / purpose derives another key and fails.
     info = associated_data(kind, *context)

@@ -183,17 +183,17 @@ def urgent_flags(db: Session) -> set[str]:
     return {t.code for t in terms(db, "flags") if t.attributes.get("urgent")}
 
 
-def recipients(db: Session) -> list[Account]:
-    """Active staff who receive the key of every new report."""
-    return list(
-        db.scalars(
-            select(Account).where(
-                Account.active.is_(True),
-                Account.role.in_(KEY_HOLDER_ROLES),
-                Account.public_key.is_not(None),
-            )
-        )
-    )
+# Built once: compiling the statement cost more than running it.
+_HOLDER_KEYS = select(Account.id, Account.public_key).where(
+    Account.active.is_(True),
+    Account.role.in_(KEY_HOLDER_ROLES),
+    Account.public_key.is_not(None),
+)
+
+
+def recipients(db: Session) -> list[tuple[int, bytes]]:
+    """Active staff who receive the key of every new report: (account id, public key)."""
+    return [(account_id, key) for account_id, key in db.execute(_HOLDER_KEYS) if key]
 
 
 def submit_report(
@@ -260,11 +260,8 @@ def submit_report(
     ]
     report.flags = [ReportFlag(code=code) for code in sorted(set(data.flags))]
     report.wraps = [
-        KeyWrap(
-            account_id=account.id,
-            wrapped=wrap_data_key(dek, account.public_key or b"", report_id=public_id),
-        )
-        for account in holders
+        KeyWrap(account_id=account_id, wrapped=wrap_data_key(dek, key, report_id=public_id))
+        for account_id, key in holders
     ]
     if keys.escrow_public is not None:
         report.wraps.append(
