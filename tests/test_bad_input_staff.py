@@ -108,7 +108,7 @@ def test_a_file_part_named_like_a_text_field_is_no_text(
 
 
 def test_a_json_body_is_no_form(reviewer: tuple[FlaskClient, str]) -> None:
-    """With the token in the header, a JSON body still fills no case form."""
+    """With the token in the header, a JSON body is refused (415), never read as a form."""
     client, public_id = reviewer
     page = client.get(f"/review/case/{public_id}").get_data(as_text=True)
     for body in ('"text"', "[1, 2]", '{"text": 5}'):
@@ -118,4 +118,21 @@ def test_a_json_body_is_no_form(reviewer: tuple[FlaskClient, str]) -> None:
             content_type="application/json",
             headers={"X-CSRFToken": csrf_token(page)},
         )
-        assert response.status_code == 303
+        assert response.status_code == 415
+    assert client.get(f"/review/case/{public_id}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/report", "/staff/login"])
+def test_a_json_body_to_a_public_form_is_refused_not_a_500(app: Flask, path: str) -> None:
+    """Flask-WTF would fill the form from JSON (a list, a string): a clear 415 instead."""
+    client = app.test_client()
+    page = client.get(path).get_data(as_text=True)
+    for body in ('"x"', "[1, 2]", '{"narrative": 5}'):
+        response = client.post(
+            path,
+            data=body,
+            content_type="application/json",
+            headers={"X-CSRFToken": csrf_token(page)},
+        )
+        assert response.status_code == 415
+        assert "<html" in response.get_data(as_text=True)

@@ -122,6 +122,17 @@ def refuse_undecodable_body() -> None:
             abort(400, description="invalid-utf8")
 
 
+def refuse_json_body() -> None:
+    """Refuse a POST whose body is JSON (415): every form here is a browser form.
+
+    Flask-WTF fills a form from a JSON body when one is sent, so a JSON
+    string or list posted with a valid token reached the fields as a value
+    no form expects, and a 500.  No page of this site sends JSON.
+    """
+    if request.method == "POST" and request.is_json:
+        abort(415)
+
+
 def posted_text_has_nul() -> bool:
     """Whether a field of the posted form holds a NUL character."""
     return any("\x00" in v for v in request.form.values())

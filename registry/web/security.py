@@ -8,7 +8,7 @@ from flask import Flask, Response, abort, current_app, redirect, request, url_fo
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from registry.web.forms import posted_text_has_nul, refuse_undecodable_body
+from registry.web.forms import posted_text_has_nul, refuse_json_body, refuse_undecodable_body
 
 # Views any visitor may open.  Every other endpoint requires a logged-in
 # staff member: a new view is private until someone adds it here on purpose.
@@ -129,4 +129,5 @@ def init_app(app: Flask) -> None:
     # the raw body is gone and cannot be checked any more.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_undecodable_body)
     app.before_request_funcs[None].insert(1, _refuse_nul)
+    app.before_request_funcs[None].insert(2, refuse_json_body)
     app.after_request(_headers)
