@@ -55,15 +55,15 @@ STAGES = (
     "recipients",
     "new_receipt",
     KDF_NAME,
-    "_exists",
     "new_public_id",
     "new_data_key",
     "generate_keypair",
     "urgent_flags",
     "signing_public_key",
     "seal_answers",
-    "_sealed",
+    "seal_field",
     "wrap_data_key",
+    "_insert_children",
 )
 
 
