@@ -7,7 +7,7 @@
   sets from the headers (:mod:`registry.attachments.jpeghead` reads a
   JPEG's); :mod:`registry.attachments.plainreader` feeds them the sealed
   upload a chunk at a time;
-* sealing is :func:`registry.crypto.seal_stream` (chunked, never whole in
+* sealing is :class:`registry.crypto.StreamSealer` (chunked, never whole in
   memory); :mod:`registry.attachments.storage` keeps the sealed blobs, and
   :mod:`registry.attachments.sweep` removes those of dead uploads.
 
