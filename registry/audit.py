@@ -129,6 +129,15 @@ def _lock_chain(db: Session) -> None:
             conn.execute(text("BEGIN IMMEDIATE"))
 
 
+def lock_chain(db: Session) -> None:
+    """Take the chain lock now, ahead of :func:`record` (which takes it too).
+
+    For a caller that decides under the lock whether to append at all.  As
+    after :func:`record`, the lock is held until the transaction ends.
+    """
+    _lock_chain(db)
+
+
 def record(
     db: Session,
     *,

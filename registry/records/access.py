@@ -9,8 +9,8 @@ feature that opens a report (review, reforms, referral) comes through here.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, joinedload
 
 from registry.crypto import CannotOpen, unwrap_data_key
 from registry.models import KeyWrap, Report
@@ -35,7 +35,41 @@ def data_key_for(db: Session, report: Report, account_id: int, private_key: byte
     ).first()
     if wrap is None:
         raise NoAccess()
+    return _unwrap(wrap.wrapped, report, private_key)
+
+
+def open_report(
+    db: Session, public_id: str, account_id: int, private_key: bytes
+) -> tuple[Report, bytes]:
+    """:func:`find_report` and :func:`data_key_for` in one query, for the case page.
+
+    The report comes with its violation and flag codes loaded (the page
+    shows both), and with the wrap addressed to ``account_id``.  The same
+    refusals, all :class:`NoAccess`: no such report, no wrap, or a wrap
+    this private key does not open.
+    """
+    rows = (
+        db.execute(
+            select(Report, KeyWrap.wrapped)
+            .outerjoin(
+                KeyWrap, and_(KeyWrap.report_id == Report.id, KeyWrap.account_id == account_id)
+            )
+            .where(Report.public_id == public_id)
+            .options(joinedload(Report.violations), joinedload(Report.flags))
+        )
+        .unique()
+        .all()
+    )
+    if not rows:
+        raise NoAccess()
+    report, wrapped = rows[0]
+    if wrapped is None:
+        raise NoAccess()
+    return report, _unwrap(wrapped, report, private_key)
+
+
+def _unwrap(wrapped: bytes, report: Report, private_key: bytes) -> bytes:
     try:
-        return unwrap_data_key(wrap.wrapped, private_key, report_id=report.public_id)
+        return unwrap_data_key(wrapped, private_key, report_id=report.public_id)
     except CannotOpen:
         raise NoAccess() from None

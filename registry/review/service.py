@@ -17,12 +17,19 @@ from registry import audit
 from registry.attachments.service import AttachmentView, list_for_staff
 from registry.crypto import CannotOpen, open_field
 from registry.models import CaseMapping, Report, SealedField
-from registry.records.access import data_key_for, find_report
+from registry.records.access import NoAccess, open_report
 from registry.records.authorship import SubmitterKey, key_from_record
 from registry.records.integrity import Damage, record_damage
 from registry.records.messages import MessageView, read_as_staff
 from registry.records.texts import texts_of
-from registry.records.vocabulary import ANSWERS, CONTACT, NARRATIVE, TEXT_FIELDS, rationale_field
+from registry.records.vocabulary import (
+    ANSWERS,
+    CONTACT,
+    INBOX_KEY,
+    NARRATIVE,
+    TEXT_FIELDS,
+    rationale_field,
+)
 from registry.review.notes import NoteView, read_notes
 
 
@@ -59,15 +66,30 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
 
     A part that fails its integrity check is shown as damaged (``None``)
     and audited; every other part still opens (promise 10).
+
+    Every opening is an event (promise 7), appended here in the caller's
+    transaction; the caller commits before anything opened leaves the
+    server, so a page is shown only if its event is stored.  WHY the event
+    comes last, after the parts are opened: appending takes the chain
+    lock (registry.audit) until that commit, and every case opening and
+    change waits for it.  Opening first holds the lock for the append and
+    the commit only, not for a dozen queries and the decryption besides.
     """
-    report = find_report(db, public_id)
-    dek = data_key_for(db, report, account_id, private_key)
-    # Every opening of sealed content is an event (promise 7); the caller commits.
-    audit.record(
-        db, actor=audit.account_actor(account_id), action="case.opened", report_ref=public_id
-    )
+    report, dek = open_report(db, public_id, account_id, private_key)
     damage = Damage()
-    texts, signer = _open_texts(db, report, dek, damage)
+    # The texts' rows and the inbox key's row in one query.  Held until the
+    # case is read: the messages and files look the inbox key up by primary
+    # key, which the session answers from its identity map without another
+    # query, but that map keeps only the rows something still refers to.
+    fields = list(
+        db.scalars(
+            select(SealedField).where(
+                SealedField.report_id == report.id,
+                SealedField.name.in_((*TEXT_FIELDS, INBOX_KEY)),
+            )
+        )
+    )
+    texts, signer = _open_texts(report, fields, dek, damage)
     narrative = texts.pop(NARRATIVE)
     mappings = [
         MappingView(
@@ -100,25 +122,35 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         attachments=list_for_staff(db, report, dek, damage, signer=signer),
         notes=read_notes(db, report, dek, damage),
     )
+    if damage.parts:
+        # A part that did not open is audited as damage: somebody changed
+        # the database.  Unless the submitter withdrew the report while it
+        # was read, which removes its parts rightly.  Under the chain lock,
+        # a withdrawal has either committed (the report is gone: answer as
+        # if it was gone before, with no event) or waits for this
+        # transaction (it appends its own event first, registry.followup).
+        audit.lock_chain(db)
+        if db.scalar(select(Report.id).where(Report.id == report.id)) is None:
+            raise NoAccess()
+    audit.record(
+        db, actor=audit.account_actor(account_id), action="case.opened", report_ref=public_id
+    )
     record_damage(db, public_id, account_id, damage)
     return replace(view, damaged=tuple(damage.parts))
 
 
 def _open_texts(
-    db: Session, report: Report, dek: bytes, damage: Damage
+    report: Report, fields: list[SealedField], dek: bytes, damage: Damage
 ) -> tuple[dict[str, str | None], SubmitterKey]:
-    """The narrative, every sealed answer and the contact, by text name, in one query.
+    """The narrative, every sealed answer and the contact, by text name.
 
-    Reads both layouts: the one ``answers`` record of new reports and the
-    row per text of older ones (registry.records.texts).  The submitter's
-    verify key comes from the same opened record, for every message and
-    file of the case, so the record is opened once per page.
+    ``fields`` are the report's sealed rows of :data:`TEXT_FIELDS` (others
+    are left alone).  Reads both layouts: the one ``answers`` record of new
+    reports and the row per text of older ones (registry.records.texts).
+    The submitter's verify key comes from the same opened record, for every
+    message and file of the case, so the record is opened once per page.
     """
-    rows = db.execute(
-        select(SealedField.name, SealedField.ciphertext).where(
-            SealedField.report_id == report.id, SealedField.name.in_(TEXT_FIELDS)
-        )
-    )
+    rows = [(f.name, f.ciphertext) for f in fields if f.name in TEXT_FIELDS]
     texts: dict[str, str | None] = {}
     record: bytes | None = None
     has_record = False

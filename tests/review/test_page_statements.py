@@ -1,0 +1,188 @@
+"""What the case page and the queue page ask the database, statement by statement.
+
+Every statement is a round trip on PostgreSQL, and the page budgets (p95
+≤ 30 ms, bench/README.md) are spent largely on them.  These tests pin the
+count and, for the case page, the order that keeps the audit chain's lock
+short: the parts are read first, the event is appended last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
+
+from registry import db
+from registry.followup.service import withdraw
+from registry.models import AuditEvent, Report
+from registry.records.access import open_report
+from registry.review import service
+from registry.review.queue import QueueFilters, Sort, queue_page
+from tests.helpers import StaffActions, private_key_of, submit_and_locate
+from tests.review.queue_data import plain_report
+
+COMMIT = "COMMIT"
+# What opening a case asks: the report with its key wrap and codes (1), its
+# sealed rows (1), mappings, messages, files and notes (4), then the audit
+# append (3: the chain lock, the last event, the insert).
+OPEN_CASE_STATEMENTS = 9
+
+
+@contextmanager
+def recorded(engine: Engine) -> Iterator[list[str]]:
+    """Every statement sent through ``engine`` meanwhile (whitespace folded), and COMMITs."""
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.append(" ".join(sql.split()))
+
+    def commit(_conn: Any) -> None:
+        seen.append(COMMIT)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+def _engine(app: Flask) -> Engine:
+    with app.app_context():
+        return db.engine()
+
+
+def _tables(sql: str) -> set[str]:
+    return set(re.findall(r"(?:FROM|JOIN|INTO|UPDATE) (\w+)", sql))
+
+
+def _is_chain_lock(sql: str) -> bool:
+    return sql.startswith("SELECT pg_advisory_xact_lock") or sql == "BEGIN IMMEDIATE"
+
+
+def _open_case(app: Flask, client: FlaskClient, staff: StaffActions) -> tuple[str, list[str]]:
+    """Open a new case's page twice; the statements of the second time.
+
+    The first warms what each worker keeps anyway (the vocabularies).
+    """
+    reviewer = staff.create("counted@example.org")
+    public_id = submit_and_locate(app, app.test_client(), narrative="Counted, not read.")
+    staff.login(client, reviewer)
+    assert client.get(f"/review/case/{public_id}").status_code == 200
+    with recorded(_engine(app)) as seen:
+        page = client.get(f"/review/case/{public_id}")
+    assert page.status_code == 200
+    assert "Counted, not read." in page.get_data(as_text=True)
+    return public_id, seen
+
+
+def test_opening_a_case_reads_each_part_once(app: Flask, staff: StaffActions) -> None:
+    reviewer = staff.create("service@example.org")
+    public_id = submit_and_locate(app, app.test_client(), narrative="Counted, not read.")
+    key = private_key_of(app, reviewer)
+    with app.app_context(), recorded(db.engine()) as seen:
+        case = service.open_case(db.session(), public_id, reviewer.account_id, key)
+        db.session().commit()
+    assert case.narrative == "Counted, not read."
+    statements = [sql for sql in seen if sql != COMMIT]
+    assert len(statements) == OPEN_CASE_STATEMENTS, "\n".join(statements)
+    # The report, its key wrap and its codes together, not one by one.
+    (report,) = [sql for sql in statements if "FROM reports" in sql]
+    assert {"key_wraps", "report_violations", "report_flags"} <= _tables(report)
+    # The texts and the inbox key (for the messages and files) in one.
+    assert sum("sealed_fields" in _tables(sql) for sql in statements) == 1
+
+
+def test_the_case_page_reads_each_part_once(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    _public_id, seen = _open_case(app, client, staff)
+    statements = [sql for sql in seen if sql != COMMIT]
+    assert sum("sealed_fields" in _tables(sql) for sql in statements) == 1
+    # The proposals once, for the mapping form and the page both.
+    assert sum("reform_proposals" in _tables(sql) for sql in statements) == 1
+    # The codes came with the report, nothing loads them later.
+    codes = {"report_violations", "report_flags"}
+    assert not any(_tables(sql) and _tables(sql) <= codes for sql in statements)
+
+
+def test_opening_a_case_holds_the_chain_lock_only_to_append(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    """Every part is read before the chain is locked; the lock ends at the commit.
+
+    Each case opening is audited in the transaction the page commits before
+    it is shown (promise 7); what may happen under the lock, which every
+    other opening and change waits for, is the append alone.
+    """
+    public_id, seen = _open_case(app, client, staff)
+    (lock,) = [i for i, sql in enumerate(seen) if _is_chain_lock(sql)]
+    commit = seen.index(COMMIT, lock)
+    under_lock = seen[lock + 1 : commit]
+    assert under_lock, "nothing appended"
+    assert all(_tables(sql) == {"audit_events"} for sql in under_lock), under_lock
+    assert any(sql.startswith("INSERT INTO audit_events") for sql in under_lock)
+    # Every sealed part was read before the lock was taken.
+    before_lock = {table for sql in seen[:lock] for table in _tables(sql)}
+    assert {"sealed_fields", "case_mappings", "messages", "attachments", "notes"} <= before_lock
+    with app.app_context():
+        opened = db.session().scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "case.opened", AuditEvent.report_ref == public_id
+            )
+        )
+        assert len(list(opened)) == 2  # one event for each of the two openings
+
+
+def test_a_case_withdrawn_while_it_is_read_is_not_reported_damaged(
+    app: Flask, client: FlaskClient, staff: StaffActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its parts vanish between the key and the texts: a 404, not tampering in the log."""
+    reviewer = staff.create("racing@example.org")
+    public_id = submit_and_locate(app, app.test_client(), narrative="Withdrawn meanwhile.")
+    staff.login(client, reviewer)
+
+    def withdrawn_meanwhile(dbs: Session, *args: Any) -> tuple[Report, bytes]:
+        found = open_report(dbs, *args)
+        with Session(dbs.get_bind()) as submitter:
+            withdraw(submitter, submitter.get_one(Report, found[0].id))
+            submitter.commit()
+        return found
+
+    monkeypatch.setattr(service, "open_report", withdrawn_meanwhile)
+    page = client.get(f"/review/case/{public_id}")
+    assert page.status_code == 404
+    with app.app_context():
+        actions = list(
+            db.session().scalars(
+                select(AuditEvent.action).where(AuditEvent.report_ref == public_id)
+            )
+        )
+    assert "report.withdrawn" in actions
+    assert "case.part-damaged" not in actions
+    assert "case.opened" not in actions
+
+
+def test_a_queue_page_is_one_statement(app: Flask) -> None:
+    """The page's ids and their shown columns in one query, in every order."""
+    with app.app_context():
+        session = db.session()
+        for index in range(60):
+            plain_report(
+                session, incident_month=f"2021-{index % 12 + 1:02d}" if index % 3 else None
+            )
+        session.commit()
+        for sort in Sort:
+            for filters in (QueueFilters(), QueueFilters(violation="torture", region="minsk-city")):
+                with recorded(db.engine()) as seen:
+                    rows = queue_page(session, filters, sort, 2)
+                assert len(rows) == 10, (sort, filters)
+                assert len(seen) == 1, (sort, filters, seen)
