@@ -12,6 +12,7 @@ from registry.models.attachments import Attachment
 from registry.models.audit import AuditEvent
 from registry.models.base import Base
 from registry.models.catalogue import ReformBlock, ReformProposal, ReformTheme, VocabularyTerm
+from registry.models.evidence import CaseSummary, EvidenceSnapshot, SnapshotSummary
 from registry.models.held import HeldAccess
 from registry.models.links import LinkKind, ReportLink
 from registry.models.mappings import CaseMapping, Strength
@@ -34,7 +35,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CaseMapping",
+    "CaseSummary",
     "Direction",
+    "EvidenceSnapshot",
     "HeldAccess",
     "Invite",
     "KeyWrap",
@@ -52,6 +55,7 @@ __all__ = [
     "ReportViolation",
     "Role",
     "SealedField",
+    "SnapshotSummary",
     "StaffSession",
     "Status",
     "Strength",
