@@ -1,0 +1,1 @@
+"""Evidence out: published snapshots of verified cases, charts, team statistics."""
