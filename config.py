@@ -170,6 +170,11 @@ class Config:
     # text).  A build of 100,000 reports takes ~0.6 s (bench/README.md), so
     # pages do not wait for it; 0 rebuilds on every page (live counts).
     queue_counts_seconds: float = field(default=30.0, metadata=_rule(ge=0))
+    # Published evidence (registry.evidence): every count below k is shown as
+    # "fewer than k", with complementary suppression around it.  WHY at
+    # least 3: with k = 2 a published "fewer than 2" is 0 or 1, and a single
+    # case of "this unit, this region, this quarter" can point at a person.
+    evidence_k: int = field(default=5, metadata=_rule(ge=3))
     # Sealed attachment blobs (ciphertext only) live here; left at the
     # default, under instance_dir.
     storage_dir: Path = field(

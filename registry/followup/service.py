@@ -11,11 +11,12 @@ import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from registry import audit
 from registry.attachments.service import blobs_of
 from registry.crypto import Argon2Params, derive_receipt_keys, normalize_receipt
+from registry.evidence import summaries
 from registry.models import Report
 from registry.serving.slots import KdfSlots
 
@@ -95,6 +96,13 @@ def update_consents(report: Report, *, contact: str, publish: bool, refer: bool)
     report.consent_contact = contact
     report.consent_publish = publish
     report.consent_refer = refer
+    if not publish:
+        # Consent taken back: the public summary goes at once, from the case
+        # and every published snapshot, in this same transaction.
+        db = object_session(report)
+        if db is None:
+            raise RuntimeError("the report is not in a session")
+        summaries.forget_case(db, report.id, "consent")
 
 
 def purge_traces(db: Session) -> None:
@@ -117,6 +125,9 @@ def withdraw(db: Session, report: Report) -> list[str]:
     caller deletes once the transaction has committed.
     """
     blobs = blobs_of(db, report)
+    # The public summary and its published copies go with the report, now
+    # (the cascade would too; explicit, so its deletion is audited).
+    summaries.forget_case(db, report.id, "withdrawn")
     # The tombstone: that this report existed and was withdrawn, on which day.
     audit.record(db, actor=audit.SUBMITTER, action="report.withdrawn", report_ref=report.public_id)
     db.delete(report)
