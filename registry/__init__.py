@@ -65,11 +65,14 @@ def _register_blueprints(app: Flask) -> None:
     from registry.auth.account_views import bp as account_bp
     from registry.auth.views import bp as auth_bp
     from registry.errors import register_error_handlers
+    from registry.evidence.views import bp as evidence_bp
     from registry.followup.views import bp as followup_bp
     from registry.intake.views import bp as intake_bp
     from registry.people.views import bp as people_bp
     from registry.reforms.views import bp as reforms_bp
     from registry.review.casework import bp as casework_bp
+    from registry.review.stats_views import bp as team_stats_bp
+    from registry.review.summary_views import bp as summaries_bp
     from registry.review.views import bp as review_bp
 
     for blueprint in (intake_bp, followup_bp, auth_bp, review_bp, casework_bp, reforms_bp, i18n.bp):
@@ -77,4 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(summaries_bp)
+    app.register_blueprint(team_stats_bp)
+    app.register_blueprint(evidence_bp)
     register_error_handlers(app)

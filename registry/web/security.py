@@ -33,8 +33,20 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.enrol_totp",
         # Only leads on from the recovery codes shown at the end of enrolment.
         "auth.recovery_codes_saved",
+        # Published evidence: the latest snapshot's figures and its downloads.
+        "evidence.index",
+        "evidence.proposal",
+        "evidence.unit",
+        "evidence.data",
+        "evidence.datapackage",
+        "evidence.table",
     }
 )
+
+# Blueprints whose successful answers may be cached by anyone: published
+# evidence holds no case data and is the same for every visitor (its views
+# set Cache-Control and ETag themselves; registry/evidence/views.py).
+CACHEABLE_BLUEPRINTS = frozenset({"evidence"})
 
 # The pages a submitter writes into (never refused for odd characters).
 SUBMITTER_BLUEPRINTS = frozenset({"intake", "followup"})
@@ -83,6 +95,20 @@ def _refuse_nul() -> None:
         abort(400, description="invalid-utf8")
 
 
+def _cacheable(response: Response) -> bool:
+    """Whether ``response`` keeps the public caching its view chose.
+
+    Never an error page, and never a response that sets a cookie: a shared
+    cache would hand that cookie to the next visitor.
+    """
+    return (
+        request.blueprint in CACHEABLE_BLUEPRINTS
+        and response.status_code in (200, 304)
+        and "Set-Cookie" not in response.headers
+        and (response.cache_control.public or False)
+    )
+
+
 def _headers(response: Response) -> Response:
     headers = response.headers
     # A view may set a stricter policy for its own response (an inline
@@ -98,7 +124,7 @@ def _headers(response: Response) -> Response:
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     # Every page may carry case data or a receipt: no browser or proxy cache
     # may keep it.  Static files are the only exception.
-    if request.endpoint != "static":
+    if request.endpoint != "static" and not _cacheable(response):
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     hsts = current_app.extensions["registry.config"].hsts_seconds
