@@ -8,13 +8,11 @@ commit, and go back to the case page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from registry import db
 from registry.auth import loader
@@ -30,10 +28,9 @@ from registry.review.forms import (
     StatusForm,
     UrgencyForm,
 )
-from registry.web.forms import PostedForm
+from registry.web.forms import PostedForm, checked_post
 
 bp = Blueprint("casework", __name__, url_prefix="/review/case")
-FormT = TypeVar("FormT", bound=FlaskForm)
 
 FAILURES = {
     "status": lambda: _("Please choose a status."),
@@ -58,12 +55,16 @@ FAILURES = {
 }
 
 
-def _posted(form: FormT) -> FormT:
-    """The form, read and checked (400 unless the CSRF token is right)."""
-    # Its fields never refuse a value: only the token can fail here.
-    if not form.validate_on_submit():
-        abort(400)
-    return form
+def with_case_key(public_id: str, apply: Callable[[Report, bytes], object]) -> None:
+    """Run ``apply`` on the case with the staff member's key; 404 if they cannot open it.
+
+    WHY 404 and not 403: a case one cannot open does not exist for them;
+    a different answer would confirm that an id is a real case.
+    """
+    try:
+        apply(find_report(db.session(), public_id), loader.private_key())
+    except NoAccess:
+        abort(404)
 
 
 def _change(
@@ -72,9 +73,7 @@ def _change(
     """Run one change with the reviewer's key; flash the outcome; back to the case."""
     dbs = db.session()
     try:
-        apply(find_report(dbs, public_id), loader.private_key())
-    except NoAccess:
-        abort(404)
+        with_case_key(public_id, apply)
     except triage.TriageError as bad:
         dbs.rollback()
         flash(FAILURES[bad.field]())
@@ -87,7 +86,7 @@ def _change(
 @bp.post("/<public_id>/status")
 def status(public_id: str) -> ResponseReturnValue:
     """Change the status (and, when closing, the disposition)."""
-    form = _posted(StatusForm())
+    form = checked_post(StatusForm())
     return _change(
         public_id,
         lambda report, key: triage.set_status(
@@ -105,7 +104,7 @@ def status(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/urgency")
 def urgency(public_id: str) -> ResponseReturnValue:
     """Mark or unmark as urgent."""
-    form = _posted(UrgencyForm())
+    form = checked_post(UrgencyForm())
     return _change(
         public_id,
         lambda report, key: triage.set_urgent(
@@ -122,7 +121,7 @@ def urgency(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/assign")
 def assign(public_id: str) -> ResponseReturnValue:
     """Assign to a staff member who can open the case (no id: to nobody)."""
-    form = _posted(AssignForm())
+    form = checked_post(AssignForm())
     return _change(
         public_id,
         lambda report, key: triage.assign(
@@ -139,7 +138,7 @@ def assign(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/notes")
 def note(public_id: str) -> ResponseReturnValue:
     """Add a sealed internal note."""
-    form = _posted(NoteForm())
+    form = checked_post(NoteForm())
     return _change(
         public_id,
         lambda report, key: triage.add_note(
@@ -156,7 +155,7 @@ def note(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/access")
 def grant(public_id: str) -> ResponseReturnValue:
     """Coordinators: give a staff member the key of this case."""
-    grantee = _posted(GrantForm()).grantee.data
+    grantee = checked_post(GrantForm()).grantee.data
     return _change(
         public_id,
         lambda report, key: triage.grant(
@@ -173,7 +172,7 @@ def grant(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/access/<int:account_id>/revoke")
 def revoke(public_id: str, account_id: int) -> ResponseReturnValue:
     """Coordinators: delete a staff member's key of this case."""
-    _posted(PostedForm())
+    checked_post(PostedForm())
     return _change(
         public_id,
         lambda report, key: triage.revoke(
@@ -186,7 +185,7 @@ def revoke(public_id: str, account_id: int) -> ResponseReturnValue:
 @bp.post("/<public_id>/codes")
 def code(public_id: str) -> ResponseReturnValue:
     """Correct the plain codes the submitter chose (checked against the vocabularies)."""
-    form = _posted(CodingForm())
+    form = checked_post(CodingForm())
     codes = coding.Codes(
         violations=tuple(form.violations.data or ()),
         region=form.region.data or "",
@@ -206,7 +205,7 @@ def code(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/links")
 def link(public_id: str) -> ResponseReturnValue:
     """Link this case to another one the reviewer can also open."""
-    form = _posted(LinkForm())
+    form = checked_post(LinkForm())
     return _change(
         public_id,
         lambda report, key: links.link(
@@ -224,7 +223,7 @@ def link(public_id: str) -> ResponseReturnValue:
 @bp.post("/<public_id>/links/<int:link_id>/unlink")
 def unlink(public_id: str, link_id: int) -> ResponseReturnValue:
     """Remove a link (with the keys of both cases)."""
-    _posted(PostedForm())
+    checked_post(PostedForm())
     return _change(
         public_id,
         lambda report, key: links.unlink(

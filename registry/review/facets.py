@@ -29,9 +29,7 @@ and the search never do.
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -46,6 +44,7 @@ from sqlalchemy.sql.functions import aggregate_strings
 
 from registry.models import CaseMapping, Report, ReportViolation
 from registry.review.queue import NONE, QueueFilters
+from registry.review.refreshing import RefreshingIndex
 
 FACETS = (
     "status",
@@ -81,8 +80,6 @@ _ONE = ord("1")
 # ``seconds`` old it is used once more while a new one is built in the
 # background; older than that (a worker that showed no queue for a while),
 # the page waits for a new one.
-STALE_FACTOR = 10
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -329,65 +326,11 @@ def build(engine: Engine, built_at: float) -> Snapshot:
     return Snapshot(bits, [day for day, _count in days], starts, len(ids), built_at)
 
 
-class FacetIndex:
-    """This worker's :class:`Snapshot`, rebuilt when older than ``seconds``.
+class FacetIndex(RefreshingIndex[Snapshot]):
+    """This worker's facet :class:`Snapshot` (see :mod:`registry.review.refreshing`).
 
-    A build reads every report (a few hundred ms at 100,000, bench/README.md),
-    so a page does not wait for one when it can help it:
-
-    - ``seconds`` is 0: every page builds its own, so counts are live;
-    - the worker's first page waits for the first build;
-    - a snapshot less than ``seconds`` old is used as it is;
-    - one less than ``STALE_FACTOR`` × ``seconds`` old is used once more while
-      a new one is built in a background thread (one at a time);
-    - an older one (no queue page for a while) is replaced before the page.
-
-    gunicorn's sync workers serve one request at a time, but the background
-    build runs beside them, so the swap is guarded by a lock all the same.
+    A build reads every report (a few hundred ms at 100,000, bench/README.md).
     """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds, self.clock = seconds, clock
-        self._current: Snapshot | None = None
-        self._refreshing = False
-        self._lock = threading.Lock()  # guards _current and _refreshing
-        self._building = threading.Lock()  # one build at a time
-
-    def snapshot(self, engine: Engine) -> Snapshot:
-        """A snapshot fresh enough to count with (see the class docstring)."""
-        now = self.clock()
-        with self._lock:
-            current = self._current
-            if current is not None:
-                age = now - current.built_at
-                if age < self.seconds:
-                    return current
-                if age < self.seconds * STALE_FACTOR:
-                    if not self._refreshing:
-                        self._refreshing = True
-                        threading.Thread(
-                            target=self._refresh, args=(engine,), name="queue-facets", daemon=True
-                        ).start()
-                    return current
-        return self._rebuild(engine, now)
-
-    def _rebuild(self, engine: Engine, wanted: float) -> Snapshot:
-        """A snapshot begun at ``wanted`` or later: the last one, or a new one."""
-        with self._building:
-            current = self._current
-            if current is not None and current.built_at >= wanted and self.seconds > 0:
-                return current  # built meanwhile by another thread
-            fresh = build(engine, self.clock())
-            with self._lock:
-                self._current = fresh
-            return fresh
-
-    def _refresh(self, engine: Engine) -> None:
-        try:
-            self._rebuild(engine, self.clock())
-        except Exception as error:  # the old snapshot stays; the next page tries again
-            # The type only: a database error's text could quote the query.
-            _log.error("queue facet snapshot failed: %s", type(error).__name__)
-        finally:
-            with self._lock:
-                self._refreshing = False
+        super().__init__(seconds, build, "queue facet snapshot", clock)

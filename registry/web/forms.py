@@ -8,6 +8,7 @@ views read what was posted only through a form (tests/test_no_raw_form.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 from urllib.parse import unquote_to_bytes
 
 from flask import abort, request
@@ -36,6 +37,20 @@ class CheckboxesField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+FormT = TypeVar("FormT", bound=FlaskForm)
+
+
+def checked_post(form: FormT) -> FormT:
+    """The posted form, read and checked: 400 unless its CSRF token is right.
+
+    For forms whose fields never refuse a value (a choice the service
+    checks, a text it judges), so only the token can fail here.
+    """
+    if not form.validate_on_submit():
+        abort(400)
+    return form
 
 
 def refused_status() -> int:

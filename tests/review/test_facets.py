@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from registry import db
 from registry.db import make_engine
 from registry.models import Account, CaseMapping, Report, ReportViolation, Role, Status
-from registry.review import facets
-from registry.review.facets import FACETS, STALE_FACTOR, FacetCounts, FacetIndex, build, key
+from registry.review import facets, refreshing
+from registry.review.facets import FACETS, FacetCounts, FacetIndex, build, key
 from registry.review.queue import NONE, QueueFilters, conditions
+from registry.review.refreshing import STALE_FACTOR
 from tests.review.queue_data import plain_report, sealed_report
 
 PROPOSALS = ("torture-investigation", "custody-safeguards", "visible-identification")
@@ -302,10 +303,10 @@ def test_a_failed_background_build_keeps_the_old_snapshot(
     broken = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")  # no tables: builds fail
 
     def logged() -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.name == facets.__name__]
+        return [r.getMessage() for r in caplog.records if r.name == refreshing.__name__]
 
     try:
-        with caplog.at_level(logging.ERROR, logger=facets.__name__):
+        with caplog.at_level(logging.ERROR, logger=refreshing.__name__):
             assert _new(index, broken) == 1  # the old snapshot, while it fails in the background
             deadline = time.monotonic() + 10
             while not logged():
