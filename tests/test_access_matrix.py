@@ -7,14 +7,17 @@ slip in without someone deciding who may use it.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from registry import db
-from registry.models import Account, ReformProposal, Report, Role
+from registry import db, runtime
+from registry.evidence import snapshots
+from registry.evidence.exports import POPULATIONS
+from registry.models import Account, ReformProposal, Report, Role, VocabularyTerm
 from tests.helpers import StaffActions, csrf_token, english_client, post_form, submit_report
 
 ROLES = ("anonymous", "submitter", "reviewer_without_grant", "reviewer", "coordinator", "admin")
@@ -170,6 +173,49 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
         # Lifting a pause nobody is in changes nothing and goes back to the list.
         {"anonymous": LOGIN, "submitter": LOGIN, "admin": 303, "*": 404},
     ),
+    # Team statistics: every staff role.  Publishing: coordinators only; the
+    # form holds nothing but the CSRF token, so a coordinator's POST here
+    # publishes (303 back to the page).  To other staff it is 403, not 404:
+    # the stats page shows every staff member the rule "only coordinators
+    # publish" (registry/review/stats_views.py), so there is nothing to hide.
+    "team_stats.stats": (
+        "GET",
+        "/review/stats",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": OPEN},
+    ),
+    "team_stats.publish": (
+        "POST",
+        "/review/stats/publish",
+        {"anonymous": LOGIN, "submitter": LOGIN, "coordinator": 303, "*": 403},
+    ),
+    # The public summary: key holders only; the case has no consent to
+    # publish and no summary, so each empty form is shown again with why.
+    **{
+        f"summaries.{name}": (
+            "POST",
+            f"/review/case/{{public_id}}/{path}",
+            {
+                "anonymous": LOGIN,
+                "submitter": LOGIN,
+                "reviewer": REFUSED,
+                "coordinator": REFUSED,
+                "*": 404,
+            },
+        )
+        for name, path in (
+            ("write", "summary"),
+            ("approve", "summary/approve"),
+            ("remove", "summary/remove"),
+        )
+    },
+    # Published evidence: public, from snapshot 1 (published by the fixture;
+    # the coordinator's POST above adds snapshot 2, the latest for the admin).
+    "evidence.index": ("GET", "/evidence", {"*": OPEN}),
+    "evidence.proposal": ("GET", "/evidence/proposal/{proposal}", {"*": OPEN}),
+    "evidence.unit": ("GET", "/evidence/unit/{unit}", {"*": OPEN}),
+    "evidence.data": ("GET", "/evidence/1/data.json", {"*": OPEN}),
+    "evidence.datapackage": ("GET", "/evidence/1/datapackage.json", {"*": OPEN}),
+    "evidence.table": ("GET", f"/evidence/1/{POPULATIONS}.csv", {"*": OPEN}),
     "lang.set_language": ("GET", "/lang/en?next=/", {"*": 303}),
     # These end the visit; they run last for every role.
     "intake.leave": ("GET", "/leave", {"*": 303}),
@@ -186,7 +232,7 @@ def test_every_route_has_an_entry(app: Flask) -> None:
 
 @pytest.fixture
 def visitors(app: Flask, staff: StaffActions) -> dict[str, FlaskClient]:
-    """A client per kind of visitor, set up around one report."""
+    """A client per kind of visitor, set up around one report and the first snapshot."""
     reviewer = staff.create("granted@example.org")
     coordinator = staff.create("coord@example.org", role=Role.COORDINATOR)
     admin = staff.create("admin@example.org", role=Role.ADMIN)
@@ -195,6 +241,16 @@ def visitors(app: Flask, staff: StaffActions) -> dict[str, FlaskClient]:
     post_form(submitter, "/followup/", {"receipt": receipt})
     # Created after the report: holds no key for it.
     outsider = staff.create("outsider@example.org")
+    with app.app_context():
+        session = db.session()
+        first = snapshots.publish(
+            session,
+            account_id=None,
+            k=runtime.config().evidence_k,
+            today=datetime.now(UTC).date(),
+        )
+        assert first.number == 1
+        session.commit()
     clients = {"anonymous": english_client(app), "submitter": submitter}
     for role, person in (
         ("reviewer_without_grant", outsider),
@@ -224,6 +280,9 @@ def test_access_matrix(app: Flask, visitors: dict[str, FlaskClient]) -> None:
         values = {
             "public_id": db.session().scalars(select(Report)).one().public_id,
             "proposal": db.session().scalars(select(ReformProposal.code)).first(),
+            "unit": db.session()
+            .scalars(select(VocabularyTerm.code).where(VocabularyTerm.kind == "units"))
+            .first(),
             "account_id": db.session()
             .scalars(select(Account.id).where(Account.email == "outsider@example.org"))
             .one(),

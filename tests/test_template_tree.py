@@ -37,8 +37,10 @@ from sqlalchemy.exc import OperationalError
 
 from registry import db
 from registry.auth import service as auth
-from registry.models import Attachment, ReformProposal, Role
+from registry.evidence.exports import POPULATIONS
+from registry.models import Attachment, ReformProposal, Role, VocabularyTerm
 from registry.web.security import SUBMITTER_BLUEPRINTS
+from tests.evidence import published
 from tests.helpers import (
     StaffActions,
     csrf_token,
@@ -55,7 +57,13 @@ REACH = {"public": {"public", "shared"}, "shared": {"shared"}, "staff": {"staff"
 # The error pages answer every URL, a staff one too: they never load the
 # visitor's account (registry.errors) and so show the public skeleton.
 ERROR_PAGES = "public/errors/"
-# Endpoints a public or shared template may link to, besides the submitter
+# Blueprints whose pages any visitor sees: the submitter's, and the published
+# evidence (read by anyone, a submitter too, so it must not pick up staff
+# markup either).
+PUBLIC_BLUEPRINTS = SUBMITTER_BLUEPRINTS | {"evidence"}
+# The skeleton every public page of the evidence extends.
+PUBLIC_BASE = "public/base.html"
+# Endpoints a public or shared template may link to, besides the public
 # blueprints' own.
 PUBLIC_HELPERS = frozenset({"static", "lang.set_language"})
 NOT_A_RECEIPT = "0000-0000-0000-0000-0001"
@@ -99,16 +107,30 @@ def _closure_problems(env: Environment, name: str) -> list[str]:
     return problems
 
 
+def _ancestors(env: Environment, name: str) -> list[str]:
+    """The templates ``name`` extends, nearest first (a computed name ends the chain)."""
+    found: list[str] = []
+    current = name
+    while True:
+        parent = next(iter(_parse(env, current).find_all(nodes.Extends)), None)
+        if parent is None or not isinstance(parent.template, nodes.Const):
+            return found
+        current = parent.template.value
+        if current in found:
+            return found
+        found.append(current)
+
+
 def _public_endpoints(app: Flask) -> frozenset[str]:
-    submitter = {
+    public = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.partition(".")[0] in SUBMITTER_BLUEPRINTS
+        if rule.endpoint.partition(".")[0] in PUBLIC_BLUEPRINTS
     }
-    return frozenset(submitter | PUBLIC_HELPERS)
+    return frozenset(public | PUBLIC_HELPERS)
 
 
-def _submitter_endpoints(app: Flask) -> set[str]:
+def _public_views(app: Flask) -> set[str]:
     return set(_public_endpoints(app) - PUBLIC_HELPERS)
 
 
@@ -197,7 +219,7 @@ def _render_calls(path: Path) -> Iterator[tuple[int, ast.expr | None]]:
 
 
 def test_views_render_only_their_sides_templates(app: Flask) -> None:
-    """Modules of submitter views render public/ only, of staff views staff/ only.
+    """Modules of public views render public/ only, of staff views staff/ only.
 
     A module without views (registry.errors) renders the error pages, which
     answer every URL: public/ too.
@@ -208,7 +230,7 @@ def test_views_render_only_their_sides_templates(app: Flask) -> None:
         if module.__file__ is None or not view.__module__.startswith("registry."):
             continue
         blueprint = endpoint.partition(".")[0]
-        side = "public" if blueprint in SUBMITTER_BLUEPRINTS else "staff"
+        side = "public" if blueprint in PUBLIC_BLUEPRINTS else "staff"
         sides.setdefault(Path(module.__file__).resolve(), set()).add(side)
     known, problems = set(_templates(app.jinja_env)), []
     for path in sorted((ROOT / "registry").rglob("*.py")):
@@ -308,6 +330,34 @@ def _outside(visits: list[Visit], allowed: tuple[str, ...]) -> list[str]:
     ]
 
 
+def _walk_evidence(app: Flask, client: FlaskClient) -> None:
+    """The published evidence: before the first snapshot, then from one, and its downloads."""
+    with app.app_context():
+        session = db.session()
+        proposal = session.scalars(select(ReformProposal.code)).first()
+        unit = session.scalars(
+            select(VocabularyTerm.code).where(VocabularyTerm.kind == "units")
+        ).first()
+    assert proposal is not None
+    assert unit is not None
+    _expect(client.get("/evidence"), 200)
+    _expect(client.get(f"/evidence/proposal/{proposal}"), 200)
+    _expect(client.get(f"/evidence/unit/{unit}"), 200)
+    _expect(client.get("/evidence/proposal/no-such-proposal"), 404)
+    _expect(client.get("/evidence/1/data.json"), 404)
+    with app.app_context():
+        session = db.session()
+        number = published.store(session, published.payload(session)).number
+    _expect(client.get("/evidence"), 200)
+    _expect(client.get(f"/evidence/proposal/{proposal}"), 200)
+    _expect(client.get(f"/evidence/unit/{unit}"), 200)
+    _expect(client.get("/evidence/unit/no-such-unit"), 404)
+    _expect(client.get(f"/evidence/{number}/data.json"), 200)
+    _expect(client.get(f"/evidence/{number}/datapackage.json"), 200)
+    _expect(client.get(f"/evidence/{number}/{POPULATIONS}.csv"), 200)
+    _expect(client.get(f"/evidence/{number + 1}/data.json"), 404)
+
+
 def test_submitter_pages_render_only_public_templates(
     app: Flask, client: FlaskClient, outage: Outage
 ) -> None:
@@ -337,6 +387,7 @@ def test_submitter_pages_render_only_public_templates(
         _expect(client.get("/report/done"), 200)
         _expect(client.get("/blank"), 200)
         _expect(client.get("/lang/en?next=/"), 303)
+        _walk_evidence(app, client)
 
         _expect(client.get("/followup/"), 200)
         _expect(post_form(client, "/followup/", {"receipt": NOT_A_RECEIPT}), 422)
@@ -376,8 +427,19 @@ def test_submitter_pages_render_only_public_templates(
 
     visits = recorder.visits
     assert _outside(visits, ("public/", "shared/")) == []
-    # Every submitter view was walked, and every public page was rendered.
-    assert _submitter_endpoints(app) - {visit.endpoint for visit in visits} == set()
+    # Every public view was walked, and every public page was rendered.
+    assert _public_views(app) - {visit.endpoint for visit in visits} == set()
+    # Every evidence page, an error included, is a page of the public site:
+    # its skeleton, with "Leave now" and the language links.
+    evidence_pages = [
+        (visit.path, visit.templates[0])
+        for visit in visits
+        if visit.endpoint is not None and visit.endpoint.startswith("evidence.") and visit.templates
+    ]
+    assert len(evidence_pages) >= 8
+    assert [
+        page for page in evidence_pages if PUBLIC_BASE not in _ancestors(app.jinja_env, page[1])
+    ] == []
     assert _pages(app.jinja_env, "public") - recorder.templates() == set()
     for name in recorder.templates():
         assert _closure_problems(app.jinja_env, name) == []
@@ -445,6 +507,10 @@ def test_staff_pages_render_only_staff_templates(app: Flask, staff: StaffActions
         _expect(client.get("/proposals/"), 200)
         _expect(client.get(f"/proposals/{proposal}"), 200)
         _expect(client.get("/staff/account"), 200)
+        _expect(client.get("/review/stats"), 200)
+        _expect(client.get("/review/stats?status=new"), 200)
+        # No consent to publish: the case page again, with the reason.
+        _expect(post_form(client, f"{case}/summary", {"text": "x"}, form_page=case), 422)
 
         boss = english_client(app)
         staff.login(boss, admin)
@@ -458,7 +524,7 @@ def test_staff_pages_render_only_staff_templates(app: Flask, staff: StaffActions
         visit
         for visit in recorder.visits
         if visit.endpoint is not None
-        and visit.endpoint.partition(".")[0] not in SUBMITTER_BLUEPRINTS
+        and visit.endpoint.partition(".")[0] not in PUBLIC_BLUEPRINTS
         and visit.endpoint not in PUBLIC_HELPERS
     ]
     assert _outside(staff_visits, ("staff/", "shared/")) == []

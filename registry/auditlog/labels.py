@@ -41,8 +41,12 @@ ACTION_LABELS: dict[str, LazyString] = {
     "case.replied": _l("Reply sent to the submitter"),
     "case.revoked": _l("Access revoked"),
     "case.status": _l("Status changed"),
+    "case.summary-approved": _l("Public summary approved"),
+    "case.summary-deleted": _l("Public summary deleted"),
+    "case.summary-written": _l("Public summary written"),
     "case.unlinked": _l("Case link removed"),
     "case.urgency": _l("Urgency changed"),
+    "evidence.published": _l("Evidence snapshot published"),
     "queue.searched": _l("Queue searched"),
     "report.withdrawn": _l("Report withdrawn by the submitter"),
 }
