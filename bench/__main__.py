@@ -25,7 +25,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cleaning, inprocess, load, peers, queue_search, slow_clients, uploads
+from bench import (
+    cleaning,
+    evidence_build,
+    evidence_pages,
+    inprocess,
+    load,
+    peers,
+    queue_search,
+    slow_clients,
+    uploads,
+)
 from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.report import Rows, http_rows, inprocess_rows, render, search_rows
 from bench.seed import bulk_reports, seal_newest, staff_ids
@@ -188,8 +198,25 @@ def main() -> None:
     parser.add_argument(
         "--peers-only", action="store_true", help="run part g only (no database; ≈ 15 s)"
     )
+    parser.add_argument(
+        "--evidence-only",
+        action="store_true",
+        help=(
+            "only issue 11's evidence budgets with --rows reports: snapshot builds "
+            "(bench.evidence_build), then public pages over HTTP (bench.evidence_pages)"
+        ),
+    )
+    parser.add_argument(
+        "--evidence-requests",
+        type=int,
+        default=2_000,
+        help="--evidence-only: GETs per client thread and kind of page",
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
+    if args.evidence_only:
+        _print(_evidence(args), args.out)
+        return
     args.clients = min(args.clients, REVIEWERS)
     # Bounded so that part d stays a few seconds long.
     args.upload_reports = min(args.upload_reports, 55)
@@ -222,6 +249,18 @@ def _peers(args: argparse.Namespace) -> str:
     """Part g, once (no database): the same report sealed by Sviedka and by peers' tools."""
     _log(f"g. one report sealed {args.peer_runs} times each: Sviedka, GPG, NaCl")
     return peers.render(peers.run(args.peer_runs))
+
+
+def _evidence(args: argparse.Namespace) -> str:
+    """Issue 11's budgets a-c: snapshot builds, then the public pages (sizes, req/s)."""
+    rows = ["--rows", str(args.rows)]
+    builds = evidence_build.table(evidence_build.parser().parse_args(rows))
+    served = evidence_pages.table(
+        evidence_pages.parser().parse_args(
+            [*rows, "--clients", str(args.clients), "--requests", str(args.evidence_requests)]
+        )
+    )
+    return f"{_title()}\n\n{builds}\n\n{served}"
 
 
 def _title() -> str:
