@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from registry.evidence.suppression import RawPopulation, RawTable
+from registry.evidence.raw import RawPopulation, RawTable
 from registry.models import (
     CaseMapping,
     ReformBlock,

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import audit
-from registry.evidence import figures, suppression
+from registry.evidence import figures
+from registry.evidence.raw import ALL, RawPopulation
 from registry.models import (
     CaseMapping,
     CaseSummary,
@@ -70,6 +71,10 @@ def publish(db: Session, *, account_id: int | None, k: int, today: date) -> Evid
     audit.lock_chain(db)
     earlier = _earlier(db)
     number = earlier[0][0] + 1 if earlier else 1
+    # Imported here, not above: the engine brings numpy and scipy (about
+    # 65 MB), which only a process that publishes needs, not every worker.
+    from registry.evidence import suppression
+
     raw = figures.build(db, today=today)
     before = [populations for _number, populations in earlier]
     _refuse_small_total_change(raw, before, earlier, k)
@@ -118,7 +123,7 @@ def _earlier(db: Session) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _refuse_small_total_change(
-    raw: list[suppression.RawPopulation],
+    raw: list[RawPopulation],
     before: list[dict[str, Any]],
     earlier: list[tuple[int, dict[str, Any]]],
     k: int,
@@ -131,11 +136,11 @@ def _refuse_small_total_change(
     which a watcher can set against an arrest they know of.  Waiting until
     k or more cases have changed costs only time.
     """
-    total = next(p.cases for p in raw if p.key == suppression.ALL)
+    total = next(p.cases for p in raw if p.key == ALL)
     if total < k:
         return  # nothing about the cases is published at all
     for (number, _populations), populations in zip(earlier, before, strict=True):
-        old = populations.get(suppression.ALL, {}).get("cases")
+        old = populations.get(ALL, {}).get("cases")
         if isinstance(old, int) and 0 < abs(total - old) < k:
             raise TooFewNewCases(number)
 

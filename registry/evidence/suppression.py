@@ -80,6 +80,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
+from registry.evidence.raw import ALL, RawPopulation
+
 PUBLISHED = ""
 FEWER = "fewer-than-k"
 HIDDEN = "hidden"
@@ -91,7 +93,6 @@ YEAR = "year"
 GRAINS = (MONTH, QUARTER, YEAR)
 """Finest first: the order periods are coarsened in."""
 PERIOD = "period"
-ALL = "all"
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -129,37 +130,6 @@ _SIBLINGS = 2
 _REPAIRS = 16
 # Four-count moves tried per count (see _Model.moves).
 _CYCLES = 60
-
-
-@dataclass(frozen=True)
-class RawTable:
-    """One table of raw counts, before protection.
-
-    ``cells`` maps every code (zeros included) to its count, in display
-    order.  Single-valued: each case is in exactly one cell.
-    """
-
-    dimension: str
-    single_valued: bool
-    cells: dict[str, int]
-
-
-@dataclass(frozen=True)
-class RawPopulation:
-    """The raw counts of one population ("all", "proposal:<code>", "unit:<code>").
-
-    The "period" table holds month codes ("2021-08", plus "unknown"); the
-    engine chooses the grain.  ``partition_of``: the populations with the
-    same value partition that population (every case of it is in exactly
-    one of them).  ``subset_of``: every case of this population is a case
-    of that one.
-    """
-
-    key: str
-    cases: int
-    tables: dict[str, RawTable]
-    partition_of: str | None = None
-    subset_of: str | None = None
 
 
 def coarsen(code: str, grain: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry import db
 from registry.evidence import figures
-from registry.evidence.suppression import RawPopulation
+from registry.evidence.raw import RawPopulation
 from registry.followup.service import withdraw
 from registry.reforms.service import catalogue
 from registry.taxonomy.service import terms

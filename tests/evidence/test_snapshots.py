@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -334,3 +335,32 @@ def test_publication_needs_no_key_and_no_app(
     assert published is not None
     assert (published.number, published.digest) == (int(number), digest)
     assert _all(published)["cases"] == 4
+
+
+def test_serving_the_evidence_loads_no_solver(tmp_path: Path) -> None:
+    # numpy and scipy (the engine's integer programs) take about 65 MB per
+    # process: a web worker that only shows pages must not carry them.
+    code = textwrap.dedent(
+        """
+        import sys
+        from registry import create_app
+        create_app()
+        import registry.evidence.views, registry.review.stats_views
+        print(sorted(m for m in ("numpy", "scipy") if m in sys.modules))
+        """
+    )
+    environ = {
+        **os.environ,
+        "REGISTRY_INSTANCE_DIR": str(tmp_path / "instance"),
+        "REGISTRY_KEYS_DIR": str(tmp_path / "keys"),
+    }
+    found = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert found.stdout.strip().splitlines()[-1] == "[]"

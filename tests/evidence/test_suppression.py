@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
+from registry.evidence.raw import RawPopulation, RawTable
 from registry.evidence.suppression import (
-    RawPopulation,
-    RawTable,
     choose_grain,
     coarsen,
     period_groups,

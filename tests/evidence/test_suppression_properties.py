@@ -43,7 +43,8 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
-from registry.evidence.suppression import RawPopulation, RawTable, protect
+from registry.evidence.raw import RawPopulation, RawTable
+from registry.evidence.suppression import protect
 
 REGIONS = ("brest", "minsk-city", "abroad")
 PLACES = ("street", "vehicle", "unknown")
