@@ -2,20 +2,61 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+from wtforms.widgets import Select
 
 from registry.records.messages import MESSAGE_MAX
 from registry.reforms.service import RATIONALE_MAX
 from registry.web.forms import CheckboxesField, PostedForm, RowIdField, options
 
+_JOIN, _OPTION_END, _VALUE_END = Markup(""), Markup("</option>"), Markup('">')
+_OPTION, _SELECTED = Markup('<option value="'), Markup('<option selected value="')
+
+
+class PlainOptionsSelect(Select):
+    """WTForms' select, writing plain options (a value and a text) itself.
+
+    WTForms writes each option through ``html_params`` and ``Markup.format``,
+    which made the proposal select (every active proposal, on every case
+    page) the costliest part of the mapping form.  The same escaping gives
+    the same bytes; an option with anything more (attributes, a non-text
+    value) is left to WTForms.
+    """
+
+    @classmethod
+    def render_option(cls, choice: Any, **kwargs: Any) -> Markup:
+        """One ``<option>``, as ``Select.render_option`` writes it."""
+        value = choice.value
+        if kwargs or choice.render_kw or not isinstance(value, str):
+            theirs: Markup = super().render_option(choice, **kwargs)
+            return theirs
+        # Markup.join escapes every part that is not markup already: the
+        # value and the text (which may carry a proposal's title) are escaped
+        # as html_params and WTForms escape them, so no '"' is left in them.
+        # The attributes come in html_params' sorted order.
+        return _JOIN.join(
+            (
+                _SELECTED if choice.selected else _OPTION,
+                value,
+                _VALUE_END,
+                choice.label or value,
+                _OPTION_END,
+            )
+        )
+
 
 class MappingForm(FlaskForm):
     """Map the case to a proposal, with a sealed rationale."""
 
-    proposal = SelectField(_l("Reform proposal"), validators=[DataRequired()])
+    proposal = SelectField(
+        _l("Reform proposal"), validators=[DataRequired()], widget=PlainOptionsSelect()
+    )
     strength = RadioField(
         _l("How strongly does this case support it?"),
         choices=options([("illustrates", _l("Illustrates")), ("strong", _l("Strong evidence"))]),
@@ -108,3 +149,32 @@ class LinkForm(PostedForm):
 
     other = StringField(default="")
     kind = StringField(default="")
+
+
+class SummaryForm(PostedForm):
+    """A public summary of the case, written for publication (``summary_views.write``).
+
+    Never refuses a value itself: the summaries service judges the text
+    (length, exact dates) after the writer's access, with its own messages.
+    """
+
+    text = TextAreaField(
+        _l("Public summary"),
+        default="",
+        description=_l(
+            "Published with the evidence once a second key holder approves it. Write it in "
+            "your own words, never the submitter's: no names or identifying details, no place "
+            "finer than the region, no exact date (a month or a year at most). "
+            "At most 1,500 characters."
+        ),
+    )
+
+
+class SummaryApprovalForm(PostedForm):
+    """The approver's checklist, and which text they read (``summary_views.approve``)."""
+
+    seen = StringField(default="")
+    no_identifying_details = BooleanField(_l("It has no names or identifying details."))
+    no_finer_place_or_date = BooleanField(
+        _l("It names no place finer than the region and no exact date.")
+    )
