@@ -91,15 +91,23 @@ def resume_session(
     if decoded is None:
         return None
     session_id, secret = decoded
-    row = db.scalars(select(StaffSession).where(StaffSession.ref == _ref(session_id))).first()
-    if row is None:
+    # The session and its account in one round trip: every staff page asks
+    # this first.  An outer join, so a session whose account row is gone is
+    # still found, and judged below exactly as before (expired: deleted;
+    # otherwise refused for want of an active account).
+    found = db.execute(
+        select(StaffSession, Account)
+        .outerjoin(Account, Account.id == StaffSession.account_id)
+        .where(StaffSession.ref == _ref(session_id))
+    ).first()
+    if found is None:
         return None
+    row, account = found
     now = now or utcnow()
     if now - row.last_seen_at > timeouts.idle or now - row.created_at > timeouts.absolute:
         db.delete(row)
         db.commit()
         return None
-    account = db.get(Account, row.account_id)
     if account is None or not account.active:
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:

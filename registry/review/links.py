@@ -147,6 +147,10 @@ def links_of(db: Session, report: Report, account_id: int) -> list[LinkView]:
         .where(or_(ReportLink.report_id == report.id, ReportLink.other_id == report.id))
         .order_by(ReportLink.kind, Report.public_id)
     ).all()
+    if not rows:
+        # Most cases have no link: asking which of no cases the viewer holds
+        # a key of would be a round trip for an answer known already.
+        return []
     held = set(
         db.scalars(
             select(KeyWrap.report_id).where(

@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import ClassVar
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -61,16 +61,52 @@ class Choices:
 
     options: dict[str, list[tuple[str, str]]]
     me: int
-    labels: ClassVar[dict[str, LazyString]] = LABELS
+    # The filters' labels, translated (see _Fixed); by default the lazy ones.
+    labels: dict[str, str | LazyString] = field(default_factory=lambda: dict(LABELS))
 
     def accepts(self, name: str, value: str) -> bool:
         """Whether ``value`` is one of the options of filter ``name``."""
         return any(code == value for code, _label in self.options[name])
 
 
+@dataclass(frozen=True)
+class _Fixed:
+    """What the filters show that depends on the language only, translated once."""
+
+    labels: dict[str, str | LazyString]
+    statuses: list[tuple[str, str]]
+    languages: list[tuple[str, str]]
+    sorts: list[tuple[str, str]]
+    not_given: tuple[str, str]
+    nobody: tuple[str, str]
+
+
+# Per locale, for the life of the worker.  WHY this may be kept: it holds
+# only the application's own interface words (the message catalogues are
+# loaded once and never change while it runs), nothing of a report and
+# nothing about who asks; translating them afresh cost every queue page
+# about 25 catalogue lookups.  Keyed by the locale gettext itself uses.
+_FIXED: dict[str, _Fixed] = {}
+
+
+def _fixed() -> _Fixed:
+    locale = str(get_locale())
+    if locale not in _FIXED:
+        _FIXED[locale] = _Fixed(
+            labels={name: str(label) for name, label in LABELS.items()},
+            statuses=[(s.value, str(STATUS_LABELS[s.value])) for s in Status],
+            languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+            sorts=[(sort.value, str(SORT_LABELS[sort])) for sort in Sort],
+            not_given=(NONE, _("Not given")),
+            nobody=(NONE, _("Nobody")),
+        )
+    return _FIXED[locale]
+
+
 def filter_choices(db: Session, lang: str, me: int) -> Choices:
     """Every filter's options in ``lang``; ``me`` is the reviewer's account id."""
-    not_given = (NONE, _("Not given"))
+    fixed = _fixed()
+    not_given = fixed.not_given
     staff = db.execute(
         select(Account.id, Account.email)
         .where(Account.role.in_(KEY_HOLDER_ROLES))
@@ -80,17 +116,18 @@ def filter_choices(db: Session, lang: str, me: int) -> Choices:
     proposals = db.scalars(select(ReformProposal).order_by(ReformProposal.code))
     return Choices(
         {
-            "status": [(s.value, str(STATUS_LABELS[s.value])) for s in Status],
+            "status": list(fixed.statuses),
             "region": choices(db, "regions", lang),
             "violation": choices(db, "violation_types", lang),
             "place": [*choices(db, "places", lang), not_given],
             "unit": [*choices(db, "units", lang), not_given],
             "proposal": [(p.code, f"{p.code} — {p.title(lang)}") for p in proposals],
-            "language": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-            "assignee": [(NONE, _("Nobody")), *people],
-            "sort": [(sort.value, str(SORT_LABELS[sort])) for sort in Sort],
+            "language": list(fixed.languages),
+            "assignee": [fixed.nobody, *people],
+            "sort": list(fixed.sorts),
         },
         me,
+        dict(fixed.labels),
     )
 
 

@@ -37,11 +37,11 @@ from registry.attachments.upload import blob_store
 from registry.auth import loader
 from registry.models import ReformProposal, Report
 from registry.records import messages as case_messages
-from registry.records.access import NoAccess, data_key_for, find_report
+from registry.records.access import NoAccess, data_key_for, find_report, holders_and_others
 from registry.records.integrity import Damage, record_damage
 from registry.records.vocabulary import QUESTIONS
 from registry.reforms import service as reforms
-from registry.review import links, queue_args, search, service, triage
+from registry.review import links, queue_args, search, service
 from registry.review.facets import FacetIndex
 from registry.review.forms import CodingForm, MappingForm, ReplyForm
 from registry.review.queue import PAGE_SIZE, queue_page
@@ -146,7 +146,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
     except NoAccess:
         abort(404)
     dbs.commit()
-    holders = triage.holders(dbs, case.report)
+    holders, others = holders_and_others(dbs, case.report)
     return render_template(
         "staff/review/case.html",
         case=case,
@@ -159,7 +159,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         },
         questions=QUESTIONS,
         holders=holders,
-        others=triage.staff_without_access(dbs, case.report, holders),
+        others=others,
         dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in _active_proposals()},
         links=links.links_of(dbs, case.report, current_user.id),

@@ -112,6 +112,13 @@ def test_the_case_page_reads_each_part_once(
     # The codes came with the report, nothing loads them later.
     codes = {"report_violations", "report_flags"}
     assert not any(_tables(sql) and _tables(sql) <= codes for sql in statements)
+    # Who is asking: the staff session and its account together.
+    (session,) = [sql for sql in statements if "staff_sessions" in _tables(sql)]
+    assert "accounts" in _tables(session)
+    # A case without links asks for its links once, and not which of no
+    # linked cases the reviewer holds a key of.
+    assert sum("report_links" in _tables(sql) for sql in statements) == 1
+    assert not any(_tables(sql) == {"key_wraps"} for sql in statements)
 
 
 def test_opening_a_case_holds_the_chain_lock_only_to_append(
