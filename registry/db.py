@@ -34,6 +34,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 # person's language; static files let it be styled.
 WITHOUT_DATABASE = frozenset({"static", "intake.leave", "intake.neutral", "lang.set_language"})
 
+# Blueprints whose views check out a connection only when they query.
+# WHY the published evidence: its pages are answered from the worker's
+# memory most of the time (registry/evidence/views.py), and a connection
+# checked out for nothing costs a pre-ping and a rollback on PostgreSQL,
+# which would halve the pages' throughput.  During an outage a cached page
+# (published figures only) is still served; one that must query raises in
+# its view, and the error handlers answer the outage page as for any other.
+# No default-deny check runs against the database there: every evidence
+# endpoint is public (registry/web/security.py).
+LAZY_DATABASE_BLUEPRINTS = frozenset({"evidence"})
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -87,7 +98,7 @@ def _require_database() -> None:
     runs against a dead database.  The connection is the one the view then
     uses, so a page that queries anyway pays nothing extra.
     """
-    if request.endpoint in WITHOUT_DATABASE:
+    if request.endpoint in WITHOUT_DATABASE or request.blueprint in LAZY_DATABASE_BLUEPRINTS:
         return
     if request.mimetype == "multipart/form-data":
         # WHY check and hand back: a multipart body (an upload) is read after

@@ -244,6 +244,9 @@ def test_postgresql_stopped_and_started_again(
         )
         assert "choose them again" in html
         _outage_page(public.get("/followup/case"))
+        # The evidence pages ask the database only when they must (no page
+        # was cached here yet): then the outage page, as everywhere.
+        _outage_page(english_client(app).get("/evidence"))
         _outage_page(english_client(app).get("/staff/login"))
         _outage_page(desk.get("/review/", query_string={"q": search}))
         _outage_page(english_client(app).get("/review/", query_string={"q": search}))

@@ -20,8 +20,8 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Mapper, Session, object_session
 
 from registry.models import (
     EvidenceSnapshot,
@@ -503,6 +503,37 @@ class Head:
     id: int
     number: int
     digest: str
+
+
+# How many times a snapshot was stored (or removed) by this process: a
+# worker that keeps the latest head for a moment compares it, so whatever
+# this process publishes shows at once here.  Other workers see it when
+# their own copy runs out (views.HEAD_SECONDS).
+_published = [0]
+_SESSION_FLAG = "registry.evidence.published"
+
+
+def generation() -> int:
+    """A number that changes whenever this process stores or removes a snapshot."""
+    return _published[0]
+
+
+@event.listens_for(EvidenceSnapshot, "after_insert")
+@event.listens_for(EvidenceSnapshot, "after_delete")
+def _snapshot_changed(_mapper: Mapper[Any], _connection: Any, target: EvidenceSnapshot) -> None:
+    _published[0] += 1
+    # WHY again at commit: a request in another thread may read the latest
+    # head between this flush and the commit (the old head, still the
+    # latest it can see) and keep it under the new generation.
+    session = object_session(target)
+    if session is not None:
+        session.info[_SESSION_FLAG] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_SESSION_FLAG, False):
+        _published[0] += 1
 
 
 def latest_head(db: Session) -> Head | None:

@@ -45,6 +45,15 @@ CACHE_SECONDS = 300.0
 # times over (and heavier than the page budget allows): the table says it.
 CHART_ROWS_MAX = 40
 _CACHE_KEY = "registry.evidence.cache"
+HEAD_SECONDS = 1.0
+"""Seconds a worker keeps the latest snapshot's head without asking the database.
+
+A snapshot published by another worker (or process) shows here at most
+this much later; one published by this process shows at once
+(:func:`registry.evidence.pages.generation`).  Within it, a cached index
+or unit page sends the database no statement at all.
+"""
+_HEAD_KEY = "registry.evidence.head"
 
 # The order and the kinds of figures a page shows per population kind.
 INDEX_TABLES = ("violation", "region", "period", "place", "unit")
@@ -317,6 +326,25 @@ def _checked(head: pages.Head) -> pages.Snapshot:
     return found
 
 
+def _latest() -> pages.Head | None:
+    """The latest snapshot's head, as this worker last read it (at most HEAD_SECONDS ago).
+
+    WHY a short time and not longer: a published snapshot is the newest
+    protected state, and the start page should say so within a second.
+    WHY it is safe to keep at all: the head names a published, immutable
+    snapshot; the pages built from it hold nothing about a case that could
+    change (case summaries, which can, are checked on every request).
+    """
+    generation = pages.generation()  # before the query: a bump during it means read again
+    now = time.monotonic()
+    kept: tuple[float, int, pages.Head | None] | None = current_app.extensions.get(_HEAD_KEY)
+    if kept is not None and kept[1] == generation and now - kept[0] < HEAD_SECONDS:
+        return kept[2]
+    found = pages.latest_head(db.session())
+    current_app.extensions[_HEAD_KEY] = (now, generation, found)
+    return found
+
+
 def _rendered(key: tuple[str, ...], render: Callable[[], str]) -> str:
     """A page from this worker's cache, or rendered now and kept.
 
@@ -398,7 +426,7 @@ def _no_snapshot() -> Response:
 def index() -> Response:
     """The latest snapshot: proposals per block, violations, regions, periods, places, units."""
     dbs, lang = db.session(), current_language()
-    row = pages.latest_head(dbs)
+    row = _latest()
     if row is None:
         return _no_snapshot()
 
@@ -427,7 +455,7 @@ def index() -> Response:
 def proposal(code: str) -> Response:
     """One reform proposal: its block, its figures and its published case summaries."""
     dbs, lang = db.session(), current_language()
-    row = pages.latest_head(dbs)
+    row = _latest()
     if row is None:
         if code not in pages.catalogue(dbs, lang).proposals:
             abort(404)
@@ -471,7 +499,7 @@ def proposal(code: str) -> Response:
 def unit(code: str) -> Response:
     """One kind of unit (never individual officers): its figures."""
     dbs, lang = db.session(), current_language()
-    row = pages.latest_head(dbs)
+    row = _latest()
     if row is None:
         if code not in pages.labels(dbs, lang, _words()).vocabularies.get("unit", {}):
             abort(404)

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete
+from sqlalchemy import delete, event, insert
 from sqlalchemy.orm import Session
 
 from registry import db
-from registry.evidence import figures
-from registry.models import ReformProposal, SnapshotSummary, VocabularyTerm
+from registry.evidence import figures, snapshots, views
+from registry.models import EvidenceSnapshot, ReformProposal, SnapshotSummary, VocabularyTerm
 from registry.web.security import CSP
 from tests.evidence import published
 from tests.evidence.plain import add_case
@@ -446,3 +446,83 @@ def test_coarser_periods(app: Flask, client: FlaskClient, grain: str, note: str,
     page = _text(client, "/evidence")
     assert note in page
     assert cell in page
+
+
+# --- What a cached page costs ------------------------------------------------------------
+
+
+@contextmanager
+def _statements(app: Flask) -> Iterator[list[str]]:
+    """Every statement sent to the database meanwhile."""
+    with app.app_context():
+        engine = db.engine()
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.append(" ".join(sql.split()))
+
+    def checkout(*_args: Any) -> None:
+        seen.append("(connection checked out)")
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine.pool, "checkout", checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine.pool, "checkout", checkout)
+
+
+def test_a_cached_page_asks_the_database_nothing(app: Flask) -> None:
+    _publish(app)
+    client = _client(app, "en")
+    paths = ("/evidence", "/evidence/unit/omon", f"/evidence/proposal/{PROPOSAL}")
+    etags = {path: client.get(path).headers["ETag"] for path in paths}  # kept by the worker now
+    for path in paths[:2]:
+        with _statements(app) as seen:
+            assert client.get(path).status_code == 200
+            assert client.get(path, headers={"If-None-Match": etags[path]}).status_code == 304
+        assert seen == [], path
+    # A proposal page still asks which case summaries the snapshot holds,
+    # every time (a removed summary leaves at once), and nothing else.
+    with _statements(app) as seen:
+        assert client.get(paths[2]).status_code == 200
+    assert len(seen) == 2
+    assert "snapshot_summaries" in seen[1]
+
+
+def test_a_snapshot_published_here_shows_at_once(app: Flask) -> None:
+    _publish(app)
+    client = _client(app, "en")
+    first = client.get("/evidence/unit/omon").headers["ETag"]
+    assert "This is snapshot 1," in _text(client, "/evidence")
+    _publish(app, number=2, today=date(2027, 1, 5))
+    assert "This is snapshot 2, published on 5 January 2027." in _text(client, "/evidence")
+    assert client.get("/evidence/unit/omon").headers["ETag"] != first
+
+
+def test_a_snapshot_published_elsewhere_shows_within_the_heads_time(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker's snapshot: this worker sees it once its copy of the head runs out."""
+    _publish(app)
+    client = _client(app, "en")
+    assert "This is snapshot 1," in _text(client, "/evidence")
+    with _db(app) as session:
+        body = published.payload(session, number=2, today=date(2027, 1, 5))
+    text = snapshots.encode(body)
+    with app.app_context(), db.engine().begin() as connection:
+        # Written past this process's ORM, as another worker's would be.
+        connection.execute(
+            insert(EvidenceSnapshot).values(
+                number=2,
+                published_on=date(2027, 1, 5),
+                k=body["k"],
+                payload=text,
+                digest=snapshots.digest(text),
+                published_by=None,
+            )
+        )
+    assert "This is snapshot 1," in _text(client, "/evidence")
+    monkeypatch.setattr(views, "HEAD_SECONDS", 0.0)
+    assert "This is snapshot 2, published on 5 January 2027." in _text(client, "/evidence")
