@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +48,11 @@ from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.inprocess import TODAY, report_input
 from bench.seed import bulk_reports, seal_newest, staff_ids
 from bench.server import ESCROW_FILE_COST
-from bench.staff import PASSWORD, _code
+from bench.staff import PASSWORD, _code, enrol_in_process
 from bench.stats import percentile
 from bench.workload import case_paths, queue_paths
 from config import Config
 from registry import create_app, db, runtime
-from registry.auth import service as auth
 from registry.intake.service import submit_report
 from registry.keyring.escrow import create_escrow
 from registry.models import Account, Role
@@ -119,31 +118,7 @@ def _app(url: str, folder: Path) -> Flask:
 def _enrol(app: Flask, number: int) -> tuple[str, bytes]:
     """One reviewer through the invite's services (as the invite pages call them)."""
     email = f"bench-reviewer-{number}@example.org"
-    with app.app_context():
-        session, cfg = db.session(), runtime.config()
-        token = auth.create_invite(
-            session, email=email, role=Role.REVIEWER, valid_for=timedelta(hours=1)
-        )
-        invite = auth.find_invite(session, token)
-        enrolment = auth.choose_password(
-            session,
-            invite,
-            email=email,
-            password=PASSWORD,
-            params=runtime.password_params(cfg),
-            browser_secret=None,
-        )
-        secret = auth.enrolment_totp_secret(enrolment.account, enrolment.browser_secret)
-        step = int(time.time() // 30) - 1
-        auth.confirm_totp(
-            session,
-            invite,
-            enrolment.account,
-            _code(secret, step),
-            browser_secret=enrolment.browser_secret,
-        )
-        session.commit()
-    return email, secret
+    return email, enrol_in_process(app, email, Role.REVIEWER)
 
 
 def _login(app: Flask, email: str, secret: bytes) -> FlaskClient:

@@ -10,9 +10,12 @@ from datetime import timedelta
 
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from bench.client import Client, csrf_token
+from registry import db, runtime
+from registry.auth import service as auth
 from registry.auth.service import create_invite
 from registry.db import make_engine
 from registry.models import Role
@@ -71,3 +74,34 @@ def enrol_reviewer(database_url: str, port: int) -> Client:
     )
     _expect(login.status, 303, "log in")
     return client
+
+
+def enrol_in_process(app: Flask, email: str, role: Role) -> bytes:
+    """Enrol ``email`` as ``role`` through the invite's services, in process; its TOTP secret.
+
+    The same steps the invite pages take (real password cost), without HTTP:
+    for the in-process benches (page_profile, team_stats).
+    """
+    with app.app_context():
+        session, cfg = db.session(), runtime.config()
+        token = auth.create_invite(session, email=email, role=role, valid_for=timedelta(hours=1))
+        invite = auth.find_invite(session, token)
+        enrolment = auth.choose_password(
+            session,
+            invite,
+            email=email,
+            password=PASSWORD,
+            params=runtime.password_params(cfg),
+            browser_secret=None,
+        )
+        secret = auth.enrolment_totp_secret(enrolment.account, enrolment.browser_secret)
+        step = int(time.time() // 30) - 1
+        auth.confirm_totp(
+            session,
+            invite,
+            enrolment.account,
+            _code(secret, step),
+            browser_secret=enrolment.browser_secret,
+        )
+        session.commit()
+    return secret

@@ -48,10 +48,10 @@ from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.report import Rows, render
 from bench.seed import _statistics, bulk_reports
 from bench.server import ESCROW_FILE_COST
+from bench.staff import PASSWORD, enrol_in_process
 from bench.stats import Samples
 from config import Config
-from registry import create_app, db, runtime
-from registry.auth import service as auth
+from registry import create_app, db
 from registry.db import make_engine
 from registry.evidence import charts
 from registry.keyring.escrow import create_escrow
@@ -63,7 +63,6 @@ CONVERSED = 0.3
 BATCH = 5_000
 # Sealed copies of a short message (padded envelope), random stand-ins.
 COPY_BYTES = 600
-PASSWORD = "correct horse battery staple 42"  # noqa: S105  (a throwaway bench account)
 COMBINATIONS: dict[str, str] = {
     "no filter": "",
     "status=new": "status=new",
@@ -129,28 +128,7 @@ def seed_messages(database_url: str, share: float = CONVERSED, seed: int = 11) -
 def _coordinator(app: Flask) -> tuple[str, bytes]:
     """An enrolled coordinator (real password cost): email and TOTP secret."""
     email = f"coordinator-{secrets.token_hex(4)}@example.org"
-    with app.app_context():
-        session, cfg = db.session(), runtime.config()
-        token = auth.create_invite(
-            session, email=email, role=Role.COORDINATOR, valid_for=timedelta(hours=1)
-        )
-        invite = auth.find_invite(session, token)
-        enrolment = auth.choose_password(
-            session,
-            invite,
-            email=email,
-            password=PASSWORD,
-            params=runtime.password_params(cfg),
-            browser_secret=None,
-        )
-        secret = auth.enrolment_totp_secret(enrolment.account, enrolment.browser_secret)
-        step = int(time.time() // 30) - 1
-        code = TOTP(secret, 6, SHA1(), 30).generate(step * 30).decode()  # noqa: S303
-        auth.confirm_totp(
-            session, invite, enrolment.account, code, browser_secret=enrolment.browser_secret
-        )
-        session.commit()
-    return email, secret
+    return email, enrol_in_process(app, email, Role.COORDINATOR)
 
 
 def _logged_in(app: Flask) -> FlaskClient:

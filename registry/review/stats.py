@@ -52,9 +52,10 @@ from registry.review.facets import (
     _linked,
     _one_state,
     _position_bits,
+    _required,
     _rows,
 )
-from registry.review.queue import NONE, QueueFilters
+from registry.review.queue import QueueFilters
 from registry.review.refreshing import RefreshingIndex
 
 WEEKS = 12
@@ -138,24 +139,6 @@ def team_stats(stats: StatsSnapshot, filters: QueueFilters, today: date) -> Team
             for facet in BREAKDOWNS
         },
     )
-
-
-def _required(filters: QueueFilters) -> Iterable[tuple[str, str]]:
-    """The (facet, value) pairs of ``filters``: the queue's own rule (facets._required)."""
-    f = filters
-    pairs = [
-        ("status", f.status),
-        ("urgent", "1" if f.urgent else None),
-        ("region", f.region),
-        ("violation", f.violation),
-        ("place", f.place),
-        ("unit", f.unit),
-        ("proposal", f.proposal),
-        ("language", f.language),
-        ("assignee", None if f.assignee is None else str(f.assignee)),
-        ("assignee", NONE if f.unassigned else None),
-    ]
-    return [(facet, value) for facet, value in pairs if value is not None]
 
 
 def _matching(snapshot: Snapshot, filters: QueueFilters) -> int:
