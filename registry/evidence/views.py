@@ -44,6 +44,9 @@ CACHE_SECONDS = 300.0
 # A long run of periods makes a chart taller than a phone screen several
 # times over (and heavier than the page budget allows): the table says it.
 CHART_ROWS_MAX = 40
+# Case summaries per proposal page: each may be 1,500 characters (≈ 3 KB in
+# Cyrillic), and a page stays within 50 KB with its figures and charts.
+SUMMARIES_PER_PAGE = 4
 _CACHE_KEY = "registry.evidence.cache"
 HEAD_SECONDS = 1.0
 """Seconds a worker keeps the latest snapshot's head without asking the database.
@@ -465,11 +468,17 @@ def proposal(code: str) -> Response:
     if population is None:
         abort(404)
     summaries = pages.summaries_version(dbs, row.id)
+    part = _summaries_part()
 
     def render() -> str:
         labels = pages.labels(dbs, lang, _words())
         title, block, description = labels.catalogue.proposals.get(code, (code, "", ""))
         region_titles = labels.vocabularies.get("region", {})
+        shown = pages.shown_summaries(population, pages.summaries_for(dbs, row.id, code))
+        parts = max(1, -(-len(shown) // SUMMARIES_PER_PAGE))
+        if part > parts:
+            abort(404)
+        first = (part - 1) * SUMMARIES_PER_PAGE
         return render_template(
             "public/evidence/proposal.html",
             snap=snap,
@@ -486,13 +495,30 @@ def proposal(code: str) -> Response:
                     region_titles.get(s.region, s.region) if s.region else _("region not shown"),
                     s.year,
                 )
-                for s in pages.shown_summaries(population, pages.summaries_for(dbs, row.id, code))
+                for s in shown[first : first + SUMMARIES_PER_PAGE]
             ],
+            summaries_part=(part, parts, first + 1, min(first + SUMMARIES_PER_PAGE, len(shown))),
+            summaries_total=len(shown),
+            part_url=lambda n: _url(
+                "evidence.proposal", code=code, _anchor="summaries", **_part_args(n)
+            ),
             files=_downloads(snap),
         )
 
-    key = ("proposal", code, lang, row.digest, summaries)
-    return _answer(_etag(row, lang, summaries), key, render, fresh=True)
+    key = ("proposal", code, lang, row.digest, summaries, str(part))
+    return _answer(_etag(row, lang, summaries, str(part)), key, render, fresh=True)
+
+
+def _summaries_part() -> int:
+    """Which part of the summaries is asked for (``?summaries=N``, from 1); 404 if not a number."""
+    asked = request.args.get("summaries", "1")
+    if not asked.isascii() or not asked.isdigit() or len(asked) > 4 or int(asked) < 1:
+        abort(404)
+    return int(asked)
+
+
+def _part_args(part: int) -> dict[str, str]:
+    return {"summaries": str(part)} if part > 1 else {}
 
 
 @bp.get("/unit/<code>")

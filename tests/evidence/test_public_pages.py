@@ -526,3 +526,33 @@ def test_a_snapshot_published_elsewhere_shows_within_the_heads_time(
     assert "This is snapshot 1," in _text(client, "/evidence")
     monkeypatch.setattr(views, "HEAD_SECONDS", 0.0)
     assert "This is snapshot 2, published on 5 January 2027." in _text(client, "/evidence")
+
+
+def test_summaries_come_in_parts_that_keep_each_page_small(app: Flask) -> None:
+    # Each summary may be 1,500 characters (≈ 3 KB in Cyrillic): ten of them
+    # on one page would pass the 50 KB budget, so a page shows four.
+    snapshot_id = _publish(app)
+    long_text = ("Збілі ў аўтобусе, потым трымалі ў камеры без вады і ежы. " * 27)[:1_500]
+    for number in range(10):
+        _summary(app, snapshot_id, f"{number:02d} {long_text}"[:1_500], "brest", "2022")
+    path = f"/evidence/proposal/{PROPOSAL}"
+    seen: list[str] = []
+    for lang in ("be", "ru", "en"):
+        client = _client(app, lang)
+        for part, count in ((1, 4), (2, 4), (3, 2)):
+            response = client.get(path, query_string={"summaries": part} if part > 1 else {})
+            assert response.status_code == 200
+            assert len(response.get_data()) <= PAGE_BUDGET, (lang, part)
+            page = response.get_data(as_text=True)
+            shown = [n for n in range(10) if f"<p>{n:02d} " in page]
+            assert len(shown) == count
+            if lang == "en":
+                seen += [f"{n:02d}" for n in shown]
+                assert ("More summaries" in page) == (part < 3)
+                assert ("Earlier summaries" in page) == (part > 1)
+                assert f"Summaries {4 * part - 3}–{4 * part - 3 + count - 1} of 10" in page
+        for asked in ("4", "0", "x", "1e3", "٣"):
+            assert client.get(path, query_string={"summaries": asked}).status_code == 404
+    # Every summary once, none twice, in the same order as one list would give.
+    assert seen == sorted(seen)
+    assert len(set(seen)) == 10
