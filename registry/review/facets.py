@@ -299,8 +299,12 @@ def _linked(conn: Connection, ids: array[int]) -> dict[str, dict[str, int]]:
     return found
 
 
-def build(engine: Engine, built_at: float) -> Snapshot:
-    """Read the plain facet columns of every report into a new :class:`Snapshot`."""
+def read_reports(conn: Connection, built_at: float) -> tuple[Snapshot, Sequence[int]]:
+    """Every report's plain facet columns, read on ``conn`` (the caller's one read state).
+
+    Also returns the report ids in the snapshot's position order, for a
+    caller that adds bitsets of its own (registry.review.stats).
+    """
     per_day = (
         select(Report.received_on, func.count())
         .group_by(Report.received_on)
@@ -310,20 +314,25 @@ def build(engine: Engine, built_at: float) -> Snapshot:
     ids = array("q")
     codes = {facet: array("H") for facet in _COLUMNS}
     names = {facet: _Codes() for facet in _COLUMNS}
-    with engine.connect() as conn:
-        _one_state(conn)
-        days = conn.execute(per_day).all()
-        for chunk in _rows(conn, scan):
-            columns = list(zip(*chunk, strict=True))
-            ids.extend(columns[0])
-            for facet, column in zip(_COLUMNS, columns[1:], strict=True):
-                codes[facet].extend(map(names[facet].__getitem__, column))
-        bits = {facet: _column_bits(codes[facet], names[facet]) for facet in _COLUMNS}
-        bits.update(_linked(conn, ids))
+    days = conn.execute(per_day).all()
+    for chunk in _rows(conn, scan):
+        columns = list(zip(*chunk, strict=True))
+        ids.extend(columns[0])
+        for facet, column in zip(_COLUMNS, columns[1:], strict=True):
+            codes[facet].extend(map(names[facet].__getitem__, column))
+    bits = {facet: _column_bits(codes[facet], names[facet]) for facet in _COLUMNS}
+    bits.update(_linked(conn, ids))
     starts = list(accumulate((count for _day, count in days), initial=0))
     if starts[-1] != len(ids):  # cannot happen within one state of the database
-        raise RuntimeError("the reports changed while the facet index was read")
-    return Snapshot(bits, [day for day, _count in days], starts, len(ids), built_at)
+        raise RuntimeError("the reports changed while they were read")
+    return Snapshot(bits, [day for day, _count in days], starts, len(ids), built_at), ids
+
+
+def build(engine: Engine, built_at: float) -> Snapshot:
+    """Read the plain facet columns of every report into a new :class:`Snapshot`."""
+    with engine.connect() as conn:
+        _one_state(conn)
+        return read_reports(conn, built_at)[0]
 
 
 class FacetIndex(RefreshingIndex[Snapshot]):

@@ -31,29 +31,23 @@ the database does not already hold in the clear.
 from __future__ import annotations
 
 import time
-from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import accumulate
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from registry.models import Direction, Message, Report, Status
+from registry.models import Direction, Message, Status
 
 # The queue's own scanning helpers: the same bitsets, built the same way
 # (private to the review package's facet index; shared, not copied).
 from registry.review.facets import (
-    _COLUMNS,
     Snapshot,
-    _Codes,
-    _column_bits,
-    _linked,
     _one_state,
     _position_bits,
     _required,
-    _rows,
+    read_reports,
 )
 from registry.review.queue import QueueFilters
 from registry.review.refreshing import RefreshingIndex
@@ -260,32 +254,13 @@ def build(engine: Engine, built_at: float) -> StatsSnapshot:
     One read transaction (one state of the database) for reports, codes and
     messages, so every bitset speaks of the same reports at the same positions.
     """
-    per_day = (
-        select(Report.received_on, func.count())
-        .group_by(Report.received_on)
-        .order_by(Report.received_on)
-    )
-    scan = select(Report.id, *_COLUMNS.values()).order_by(Report.received_on, Report.id)
     # The columns the figures need, never the sealed copies.
     messages = select(Message.report_id, Message.seq, Message.direction, Message.created_on)
-    ids = array("q")
-    codes = {facet: array("H") for facet in _COLUMNS}
-    names = {facet: _Codes() for facet in _COLUMNS}
     with engine.connect() as conn:
         _one_state(conn)
-        days = conn.execute(per_day).all()
-        for chunk in _rows(conn, scan):
-            columns = list(zip(*chunk, strict=True))
-            ids.extend(columns[0])
-            for facet, column in zip(_COLUMNS, columns[1:], strict=True):
-                codes[facet].extend(map(names[facet].__getitem__, column))
-        bits = {facet: _column_bits(codes[facet], names[facet]) for facet in _COLUMNS}
-        bits.update(_linked(conn, ids))
+        reports, ids = read_reports(conn, built_at)
         first_reply, latest = _conversations(conn.execute(messages))
-    starts = list(accumulate((count for _day, count in days), initial=0))
-    if starts[-1] != len(ids):  # cannot happen within one state of the database
-        raise RuntimeError("the reports changed while the statistics were read")
-    received = [day for day, _count in days]
+    received, starts = reports.days, reports.starts
     position = dict(zip(ids, range(len(ids)), strict=True))
     waiting = _position_bits(
         (
@@ -303,7 +278,6 @@ def build(engine: Engine, built_at: float) -> StatsSnapshot:
             received_on = received[bisect_right(starts, at) - 1]
             # A reply dated before the receipt (an import oddity) counts as the same day.
             by_days.setdefault(max((day - received_on).days, 0), []).append(at)
-    reports = Snapshot(bits, received, starts, len(ids), built_at)
     reply_days = {days: _position_bits(at, len(ids)) for days, at in by_days.items()}
     return StatsSnapshot(reports, waiting, reply_days, built_at)
 
