@@ -44,7 +44,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
+from bench import hotspots
 from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
+from bench.hotspots import Hotspot
 from bench.inprocess import TODAY, report_input
 from bench.seed import bulk_reports, seal_newest, staff_ids
 from bench.server import ESCROW_FILE_COST
@@ -69,16 +71,6 @@ class Pages:
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Hotspot:
-    """One function of the profile, in ms per page."""
-
-    name: str
-    calls: float
-    own_ms: float
-    cumulative_ms: float
 
 
 @dataclass
@@ -225,23 +217,9 @@ def run(backend: str, url: str, folder: Path, args: argparse.Namespace) -> Backe
 
 
 def _hotspots(profile: KindProfile, stats: pstats.Stats, count: int, top: int) -> None:
-    # pstats keeps its table in an attribute that typeshed does not declare.
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = vars(stats)["stats"]
-    spots = []
-    for (filename, line, function), (_, calls, own, cumulative, _) in raw.items():
-        name = f"{_short(filename)}:{line}({function})"
-        spots.append(Hotspot(name, calls / count, 1000 * own / count, 1000 * cumulative / count))
     profile.profiled_ms = 1000 * vars(stats)["total_tt"] / count
-    spots.sort(key=lambda spot: spot.cumulative_ms, reverse=True)
-    profile.hotspots = spots[:top]
-    profile.own = sorted(spots, key=lambda spot: spot.own_ms, reverse=True)[:top]
-
-
-def _short(filename: str) -> str:
-    for marker in ("/site-packages/", "/work/main/", "/lib/python3"):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    return filename
+    spots = [spot for _file, _function, spot in hotspots.read(stats, count)]
+    profile.hotspots, profile.own = hotspots.ranked(spots, top)
 
 
 def render(results: list[BackendProfile]) -> str:
@@ -281,28 +259,18 @@ def render(results: list[BackendProfile]) -> str:
     for result in results:
         for kind in KINDS:
             profile = result.kinds[kind]
-            lines += [
-                "",
+            lines += hotspots.table(
                 f"**{result.backend}, {kind} page: hotspots under cProfile** (CPU clock; "
                 "ms per page; cumulative includes callees, so nested lines overlap)",
-                "",
-                "| function | calls / page | own ms | cumulative ms |",
-                "|---|---|---|---|",
-            ]
-            lines += [_spot(spot) for spot in profile.hotspots]
-            lines += [
-                "",
+                "page",
+                profile.hotspots,
+            )
+            lines += hotspots.table(
                 f"**{result.backend}, {kind} page: by own time** (callees out)",
-                "",
-                "| function | calls / page | own ms | cumulative ms |",
-                "|---|---|---|---|",
-            ]
-            lines += [_spot(spot) for spot in profile.own]
+                "page",
+                profile.own,
+            )
     return "\n".join(lines)
-
-
-def _spot(spot: Hotspot) -> str:
-    return f"| `{spot.name}` | {spot.calls:g} | {spot.own_ms:.3f} | {spot.cumulative_ms:.3f} |"
 
 
 def main() -> None:

@@ -32,12 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bench import hotspots
 from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.clocks import KDF_NAME, stage_clocks
+from bench.hotspots import Hotspot
 from bench.inprocess import TODAY, _add_reviewers, report_input
 from bench.stats import percentile
 from config import Config
@@ -81,16 +82,6 @@ class Exact:
     def beyond(self) -> list[float]:
         """CPU beyond the KDF, per submission."""
         return [t - k for t, k in zip(self.total, self.kdf, strict=True)]
-
-
-@dataclass
-class Hotspot:
-    """One function of the profile, in ms per submission."""
-
-    name: str
-    calls: float
-    own_ms: float
-    cumulative_ms: float
 
 
 @dataclass
@@ -149,27 +140,14 @@ def run(backend: str, url: str, count: int, stats_file: Path | None, top: int) -
 
 
 def _hotspots(result: BackendProfile, stats: pstats.Stats, count: int, top: int) -> None:
-    # pstats keeps its table in an attribute that typeshed does not declare.
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = vars(stats)["stats"]
     spots = []
-    for (filename, line, function), (_, calls, own, cumulative, _) in raw.items():
-        name = f"{_short(filename)}:{line}({function})"
-        spot = Hotspot(name, calls / count, 1000 * own / count, 1000 * cumulative / count)
+    for filename, function, spot in hotspots.read(stats, count):
         if function == "submit_report":
             result.profiled_total_ms = spot.cumulative_ms
         if function == KDF_NAME and "intake" not in filename:
             result.profiled_kdf_ms = max(result.profiled_kdf_ms, spot.cumulative_ms)
         spots.append(spot)
-    spots.sort(key=lambda spot: spot.cumulative_ms, reverse=True)
-    result.hotspots = spots[:top]
-    result.own = sorted(spots, key=lambda spot: spot.own_ms, reverse=True)[:top]
-
-
-def _short(filename: str) -> str:
-    for marker in ("/site-packages/", "/work/main/", "/lib/python3"):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    return filename
+    result.hotspots, result.own = hotspots.ranked(spots, top)
 
 
 def render(results: list[BackendProfile]) -> str:
@@ -216,28 +194,18 @@ def render(results: list[BackendProfile]) -> str:
         lambda r: f"{1000 * _rest(r.exact):.3f}",
     )
     for result in results:
-        lines += [
-            "",
+        lines += hotspots.table(
             f"**{result.backend}: hotspots under cProfile** (CPU clock; ms per submission; "
-            f"cumulative includes callees, so nested lines overlap)",
-            "",
-            "| function | calls / submission | own ms | cumulative ms |",
-            "|---|---|---|---|",
-        ]
-        lines += [_spot(spot) for spot in result.hotspots]
-        lines += [
-            "",
+            "cumulative includes callees, so nested lines overlap)",
+            "submission",
+            result.hotspots,
+        )
+        lines += hotspots.table(
             f"**{result.backend}: the same, by own time** (the function's own code, callees out)",
-            "",
-            "| function | calls / submission | own ms | cumulative ms |",
-            "|---|---|---|---|",
-        ]
-        lines += [_spot(spot) for spot in result.own]
+            "submission",
+            result.own,
+        )
     return "\n".join(lines)
-
-
-def _spot(spot: Hotspot) -> str:
-    return f"| `{spot.name}` | {spot.calls:g} | {spot.own_ms:.3f} | {spot.cumulative_ms:.3f} |"
 
 
 def _stage_cell(name: str) -> Callable[[BackendProfile], str]:
