@@ -76,14 +76,13 @@ def publish(db: Session, *, account_id: int | None, k: int, today: date) -> Evid
     from registry.evidence import suppression
 
     raw = figures.build(db, today=today)
-    before = [populations for _number, populations in earlier]
-    _refuse_small_total_change(raw, before, earlier, k)
+    _refuse_small_total_change(raw, earlier, k)
     payload = {
         "format": FORMAT,
         "number": number,
         "published_on": today.isoformat(),
         "k": k,
-        "populations": suppression.protect(raw, k, before),
+        "populations": suppression.protect(raw, k, [populations for _n, populations in earlier]),
     }
     text = encode(payload)
     snapshot = EvidenceSnapshot(
@@ -123,10 +122,7 @@ def _earlier(db: Session) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _refuse_small_total_change(
-    raw: list[RawPopulation],
-    before: list[dict[str, Any]],
-    earlier: list[tuple[int, dict[str, Any]]],
-    k: int,
+    raw: list[RawPopulation], earlier: list[tuple[int, dict[str, Any]]], k: int
 ) -> None:
     """Refuse to publish while the number of verified cases moved by 1 … k−1.
 
@@ -139,7 +135,7 @@ def _refuse_small_total_change(
     total = next(p.cases for p in raw if p.key == ALL)
     if total < k:
         return  # nothing about the cases is published at all
-    for (number, _populations), populations in zip(earlier, before, strict=True):
+    for number, populations in earlier:
         old = populations.get(ALL, {}).get("cases")
         if isinstance(old, int) and 0 < abs(total - old) < k:
             raise TooFewNewCases(number)
