@@ -18,6 +18,7 @@ from registry.models.links import LinkKind, ReportLink
 from registry.models.mappings import CaseMapping, Strength
 from registry.models.messages import Direction, Message
 from registry.models.notes import Note
+from registry.models.partners import Partner
 from registry.models.reports import (
     KeyWrap,
     Report,
@@ -45,6 +46,7 @@ __all__ = [
     "LoginThrottle",
     "Message",
     "Note",
+    "Partner",
     "RecoveryCode",
     "ReformBlock",
     "ReformProposal",

@@ -17,6 +17,15 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database at ``database_url`` to ``revision``."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(
+    database_url: str, revision: str = "head", *, receipt_params: bytes | None = None
+) -> None:
+    """Migrate the database at ``database_url`` to ``revision``.
+
+    ``receipt_params``: the configured receipt cost (``Argon2Params.encode``),
+    recorded on reports filed before costs were kept per report (0013).
+    """
+    cfg = alembic_config(database_url)
+    if receipt_params is not None:
+        cfg.attributes["receipt_params"] = receipt_params
+    command.upgrade(cfg, revision)

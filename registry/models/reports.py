@@ -76,6 +76,10 @@ class Report(Base):
         ),
         Index("ix_reports_month", "incident_month", "id", *_FACET_COLUMNS),
         Index("ix_reports_by_id", "id", "received_on", *_FACET_COLUMNS, *_SHOWN_COLUMNS),
+        # The follow-up page lists the receipt costs in use by seeking the
+        # next larger value, one index probe per cost (a handful), instead
+        # of reading every report (registry.followup.service.receipt_costs).
+        Index("ix_reports_receipt_params", "receipt_params"),
     )
 
     # Random (see random_row_id): a seized database must not order, or
@@ -100,6 +104,12 @@ class Report(Base):
     language: Mapped[str] = mapped_column(String(5))
     # Derived from the receipt by a slow KDF; reveals nothing about it.
     lookup_id: Mapped[bytes] = mapped_column(unique=True)
+    # The Argon2id cost the receipt was derived with (Argon2Params.encode, 12
+    # bytes), so raising the cost later leaves every older receipt working:
+    # the follow-up page tries each cost still in use.  NULL on reports filed
+    # before 0013, which all used the cost configured then (``registry init``
+    # fills it in).  Plain: the cost is the same for everyone filed that day.
+    receipt_params: Mapped[bytes | None]
     submitter_public_key: Mapped[bytes]
     # The report's own "inbox" key: anyone may seal to it (the submitter
     # adding a message later, without the data key); its private half is a
@@ -181,4 +191,9 @@ class KeyWrap(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     escrow: Mapped[bool] = mapped_column(default=False)
+    # For an escrow wrap: the fingerprint of the escrow public key it was made
+    # to (registry.keyring.escrow_fingerprint), so after `registry escrow
+    # rotate` the status can say how many reports still depend on the old key.
+    # NULL on escrow wraps made before 0013 (all to the one key there was).
+    escrow_key: Mapped[str | None] = mapped_column(String(16))
     wrapped: Mapped[bytes]
