@@ -69,7 +69,7 @@ def init() -> None:
     """Migrate the database, load the catalogue, create key material."""
     app = _app()
     cfg = runtime_config(app)
-    upgrade(cfg.database_url)
+    upgrade(cfg.database_url, receipt_params=runtime.receipt_params(cfg).encode())
     with app.app_context():
         dbs = db.session()
         terms = load_vocabularies(dbs)

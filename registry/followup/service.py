@@ -39,6 +39,38 @@ class Found:
     signing_seed: bytes
 
 
+def receipt_costs(db: Session, current: Argon2Params) -> list[Argon2Params]:
+    """Every Argon2id cost a stored receipt was derived with: ``current`` first.
+
+    Read by seeking the next larger stored value, one index probe per cost
+    (ix_reports_receipt_params): there are a handful, not one per report.
+    A stored value that does not parse is skipped (no receipt was made with
+    it, so nothing can be found with it).
+    """
+    costs = [current]
+    previous: bytes | None = None
+    while True:
+        # ORDER BY … LIMIT 1, not min(): PostgreSQL has no min() of bytea.
+        query = (
+            select(Report.receipt_params)
+            .where(Report.receipt_params.is_not(None))
+            .order_by(Report.receipt_params)
+            .limit(1)
+        )
+        if previous is not None:
+            query = query.where(Report.receipt_params > previous)
+        value = db.scalar(query)
+        if value is None:
+            return costs
+        previous = value
+        try:
+            cost = Argon2Params.decode(value)
+        except ValueError:
+            continue
+        if cost not in costs:
+            costs.append(cost)
+
+
 def find_by_receipt(
     db: Session,
     receipt: str,
@@ -47,13 +79,25 @@ def find_by_receipt(
     params: Argon2Params,
     slots: KdfSlots,
 ) -> Found:
-    """Derive the receipt's keys and find its report."""
+    """Derive the receipt's keys under every cost in use and find its report.
+
+    ``params`` is the cost configured now; reports filed under an earlier
+    cost keep theirs (``Report.receipt_params``), so raising the cost never
+    orphans a receipt.
+    """
     normalized = normalize_receipt(receipt)
-    with slots.hold():
-        keys = derive_receipt_keys(normalized or _DECOY, salt=salt, params=params)
-    report = db.scalars(select(Report).where(Report.lookup_id == keys.lookup_id)).first()
+    # WHY every cost, always, with no early stop: the work (and so the
+    # time) must not depend on whether, or under which cost, a report
+    # exists for this receipt.  A wrong receipt costs what a right one does.
+    derived = []
+    for cost in receipt_costs(db, params):
+        with slots.hold():
+            derived.append(derive_receipt_keys(normalized or _DECOY, salt=salt, params=cost))
+    by_lookup = {keys.lookup_id: keys for keys in derived}
+    report = db.scalars(select(Report).where(Report.lookup_id.in_(list(by_lookup)))).first()
     if normalized is None or report is None:
         raise ReceiptNotFound()
+    keys = by_lookup[report.lookup_id]
     return Found(report=report, private_key=keys.keypair.private, signing_seed=keys.signing_seed)
 
 
@@ -67,13 +111,15 @@ def receipt_matches(
 ) -> bool:
     """Whether ``receipt`` is the receipt of ``report`` (asked again before withdrawal).
 
-    The same derivation as :func:`find_by_receipt`, in a KDF slot, with the
-    same decoy work for malformed input; the lookup ids are compared in
-    constant time.
+    The same derivation as :func:`find_by_receipt`, under the cost the
+    report's receipt was made with (``params``, the current cost, for a
+    report that does not say), in a KDF slot, with the same decoy work for
+    malformed input; the lookup ids are compared in constant time.
     """
     normalized = normalize_receipt(receipt)
+    cost = params if report.receipt_params is None else Argon2Params.decode(report.receipt_params)
     with slots.hold():
-        keys = derive_receipt_keys(normalized or _DECOY, salt=salt, params=params)
+        keys = derive_receipt_keys(normalized or _DECOY, salt=salt, params=cost)
     return normalized is not None and hmac.compare_digest(keys.lookup_id, report.lookup_id)
 
 

@@ -261,6 +261,9 @@ def submit_report(
         received_on=today,
         language=data.language,
         lookup_id=derived.lookup_id,
+        # The cost the receipt was derived with: raising it later must not
+        # orphan this report (registry.followup.service.receipt_costs).
+        receipt_params=keys.receipt_params.encode(),
         submitter_public_key=derived.keypair.public,
         inbox_public_key=inbox.public,
         place=data.place,
