@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -69,6 +70,7 @@ def load_catalogue(db: Session, path: Path = DATA_FILE) -> int:
             count += 1
         # Parents must exist before children reference them.
         db.flush()
+    _ACTIVE.clear()
     return count
 
 
@@ -112,15 +114,42 @@ def catalogue(db: Session) -> list[BlockEntry]:
     ]
 
 
-def active_proposals(db: Session) -> list[ReformProposal]:
-    """Proposals a case can be mapped to."""
-    return list(
-        db.scalars(
-            select(ReformProposal)
-            .where(ReformProposal.active.is_(True))
-            .order_by(ReformProposal.code)
-        )
+@dataclass(frozen=True)
+class ActiveProposal:
+    """A proposal a case can be mapped to: its code and its titles in be/ru/en."""
+
+    code: str
+    titles: dict[str, str]
+
+    def title(self, lang: str) -> str:
+        """The title in ``lang`` (falls back to Belarusian)."""
+        return self.titles.get(lang) or self.titles["be"]
+
+
+# Read on every case page (the mapping form and the mapped list), changed
+# only by load_catalogue: kept per database for a few minutes, like the
+# vocabularies (registry.taxonomy.service).  Mapping still checks the
+# proposal in the database (map_case), so a stale list never maps a
+# retired proposal.
+_ACTIVE: dict[str, tuple[float, list[ActiveProposal]]] = {}
+ACTIVE_CACHE_SECONDS = 300.0
+
+
+def active_proposals(db: Session) -> list[ActiveProposal]:
+    """Proposals a case can be mapped to, by code."""
+    key = str(db.get_bind().engine.url)
+    cached = _ACTIVE.get(key)
+    if cached is not None and time.monotonic() - cached[0] < ACTIVE_CACHE_SECONDS:
+        return cached[1]
+    rows = db.scalars(
+        select(ReformProposal).where(ReformProposal.active.is_(True)).order_by(ReformProposal.code)
     )
+    found = [
+        ActiveProposal(row.code, {lang: row.title(lang) for lang in ("be", "ru", "en")})
+        for row in rows
+    ]
+    _ACTIVE[key] = (time.monotonic(), found)
+    return found
 
 
 def map_case(

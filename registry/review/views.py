@@ -12,7 +12,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -35,7 +34,7 @@ from registry.attachments.service import AttachmentRejected, AttachmentView, Fil
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import blob_store
 from registry.auth import loader
-from registry.models import ReformProposal, Report
+from registry.models import Report
 from registry.records import messages as case_messages
 from registry.records.access import NoAccess, data_key_for, find_report, holders_and_others
 from registry.records.integrity import Damage, record_damage
@@ -104,12 +103,9 @@ def queue() -> str:
     )
 
 
-def _active_proposals() -> list[ReformProposal]:
-    """Proposals a case can be mapped to, read once per request (form and page both show them)."""
-    if "active_proposals" not in g:
-        g.active_proposals = reforms.active_proposals(db.session())
-    found: list[ReformProposal] = g.active_proposals
-    return found
+def _active_proposals() -> list[reforms.ActiveProposal]:
+    """Proposals a case can be mapped to (kept per worker by the service)."""
+    return reforms.active_proposals(db.session())
 
 
 def _mapping_form() -> MappingForm:

@@ -107,8 +107,9 @@ def test_the_case_page_reads_each_part_once(
     _public_id, seen = _open_case(app, client, staff)
     statements = [sql for sql in seen if sql != COMMIT]
     assert sum("sealed_fields" in _tables(sql) for sql in statements) == 1
-    # The proposals once, for the mapping form and the page both.
-    assert sum("reform_proposals" in _tables(sql) for sql in statements) == 1
+    # The proposals at most once (kept per worker for a few minutes), for
+    # the mapping form and the page both.
+    assert sum("reform_proposals" in _tables(sql) for sql in statements) <= 1
     # The codes came with the report, nothing loads them later.
     codes = {"report_violations", "report_flags"}
     assert not any(_tables(sql) and _tables(sql) <= codes for sql in statements)
