@@ -8,6 +8,7 @@ from config import ROOT, Config
 from registry import db
 from registry.attachments import upload
 from registry.keyring import load_keyring
+from registry.serving.heap import HeapSettler
 from registry.serving.slots import KdfSlots
 from registry.web import extensions, i18n, labels, routing, security
 
@@ -55,6 +56,11 @@ def create_app(cfg: Config | None = None) -> Flask:
     security.init_app(app)
     routing.init_app(app)
     upload.init_app(app)
+    if not cfg.testing:
+        # Short full passes of the cycle collector (registry.serving.heap).
+        # Not in tests: a test process builds hundreds of apps, and what a
+        # freeze keeps would pile up across them.
+        app.teardown_request(HeapSettler().request_done)
     _register_blueprints(app)
     return app
 
