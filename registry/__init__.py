@@ -8,6 +8,7 @@ from config import ROOT, Config
 from registry import db
 from registry.attachments import upload
 from registry.keyring import load_keyring
+from registry.keyring.signing import publish_signing_key
 from registry.serving.heap import HeapSettler
 from registry.serving.slots import KdfSlots
 from registry.web import extensions, i18n, labels, routing, security
@@ -28,6 +29,7 @@ def create_app(cfg: Config | None = None) -> Flask:
     # Owner-only: the database holds staff emails and the plain columns.
     cfg.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     ring = load_keyring(cfg.keys_dir)
+    publish_signing_key(cfg.keys_dir)
     app.extensions["registry.config"] = cfg
     app.extensions["registry.keyring"] = ring
     app.extensions["registry.kdf_slots"] = KdfSlots(
@@ -75,6 +77,9 @@ def _register_blueprints(app: Flask) -> None:
     from registry.followup.views import bp as followup_bp
     from registry.intake.views import bp as intake_bp
     from registry.people.views import bp as people_bp
+    from registry.referral.key_views import bp as keys_bp
+    from registry.referral.views import bp as referral_bp
+    from registry.referral.views import partners_bp
     from registry.reforms.views import bp as reforms_bp
     from registry.review.casework import bp as casework_bp
     from registry.review.stats_views import bp as team_stats_bp
@@ -89,4 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(summaries_bp)
     app.register_blueprint(team_stats_bp)
     app.register_blueprint(evidence_bp)
+    app.register_blueprint(referral_bp)
+    app.register_blueprint(partners_bp)
+    app.register_blueprint(keys_bp)
     register_error_handlers(app)

@@ -16,21 +16,29 @@ from typing import TextIO
 import click
 from flask import Flask
 
-from config import Config, ConfigError
-from registry import audit, create_app, db, runtime
+from config import Config
+from registry import audit, create_app, db, escrow_cli, runtime
 from registry.auth import service as auth
+from registry.cli_common import (
+    config_or_exit,
+    escrow_key_option,
+    new_passphrase,
+    passphrase_file_option,
+    unlock_escrow,
+)
 from registry.crypto import CannotOpen
 from registry.keyring.escrow import (
     EscrowExists,
     RewrapRefused,
     create_escrow,
-    open_escrow_file,
     rewrap_for,
 )
 from registry.models import Role
 from registry.models.migrate import upgrade
+from registry.referral import cli as referral_cli
 from registry.reforms.service import load_catalogue
 from registry.taxonomy.service import load_vocabularies
+from registry.telegram import cli as telegram_cli
 
 NO_ESCROW_WARNING = """
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
@@ -49,11 +57,7 @@ def _app() -> Flask:
 
 def _config() -> Config:
     """The configuration from the environment; one line and exit 2 if it is unusable."""
-    try:
-        return Config.from_env()
-    except ConfigError as error:
-        click.echo(f"registry: {error}", err=True)
-        sys.exit(2)
+    return config_or_exit()
 
 
 @click.group()
@@ -62,6 +66,11 @@ def main() -> None:
     # Files these commands create (the database, keys, escrow file) are
     # nobody else's business on a shared host.
     os.umask(0o077)
+
+
+main.add_command(referral_cli.partner)
+main.add_command(referral_cli.pack)
+main.add_command(telegram_cli.telegram)
 
 
 @main.command()
@@ -115,6 +124,11 @@ def escrow() -> None:
     """The offline escrow key."""
 
 
+# recover, status, rotate, and the offline rewrap (registry.escrow_cli).
+for _command in escrow_cli.COMMANDS:
+    escrow.add_command(_command)
+
+
 @escrow.command("create")
 @click.option(
     "--out",
@@ -123,23 +137,12 @@ def escrow() -> None:
     default=None,
     help="Where to write the locked private key (default: instance/escrow-private.key).",
 )
-@click.option(
-    "--passphrase-file",
-    type=click.File("r"),
-    default=None,
-    help="Read the passphrase from this file instead of asking.",
-)
+@passphrase_file_option
 def escrow_create(out: Path | None, passphrase_file: TextIO | None) -> None:
     """Create the escrow key pair; print where the private half went."""
     cfg = _config()
     out = out or cfg.instance_dir / "escrow-private.key"
-    if passphrase_file is not None:
-        passphrase = passphrase_file.read().rstrip("\n")
-    else:
-        passphrase = click.prompt("Escrow passphrase", hide_input=True, confirmation_prompt=True)
-    if len(passphrase) < 16:
-        click.echo("The passphrase must have at least 16 characters.", err=True)
-        sys.exit(2)
+    passphrase = new_passphrase(passphrase_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         public = create_escrow(cfg.keys_dir, out, passphrase, runtime.escrow_params(cfg))
@@ -162,18 +165,8 @@ REWRAP_REFUSALS = {
 
 @escrow.command("rewrap")
 @click.option("--reviewer", "email", required=True, help="Email of the re-enrolled person.")
-@click.option(
-    "--escrow-key",
-    type=click.File("r"),
-    required=True,
-    help="The passphrase-locked escrow private key file (brought back from offline).",
-)
-@click.option(
-    "--passphrase-file",
-    type=click.File("r"),
-    default=None,
-    help="Read the passphrase from this file instead of asking.",
-)
+@escrow_key_option("The passphrase-locked escrow private key file (brought back from offline).")
+@passphrase_file_option
 @click.option(
     "--all",
     "everything",
@@ -184,25 +177,20 @@ def escrow_rewrap(
     email: str, escrow_key: TextIO, passphrase_file: TextIO | None, everything: bool
 ) -> None:
     """Give a re-enrolled person back the report keys they held before a reset."""
-    if passphrase_file is not None:
-        passphrase = passphrase_file.read().rstrip("\n")
-    else:
-        passphrase = click.prompt("Escrow passphrase", hide_input=True)
-    try:
-        private_key = open_escrow_file(escrow_key.read(), passphrase)
-    except ValueError:
-        click.echo("This is not an escrow private key file.", err=True)
-        sys.exit(2)
-    except CannotOpen:
-        click.echo("Wrong passphrase (or a damaged key file).", err=True)
-        sys.exit(1)
+    private_key = unlock_escrow(escrow_key, passphrase_file)
     app, count, problem = _app(), 0, ""
+    # Damaged wraps are skipped, not fatal (issue 12, d): listed at the end.
+    skipped: dict[int, str] = {}
     with app.app_context():
         dbs = db.session()
         try:
             # Batch by batch, each committed: see rewrap_for.
             while done := rewrap_for(
-                dbs, escrow_private_key=private_key, email=email, everything=everything
+                dbs,
+                escrow_private_key=private_key,
+                email=email,
+                everything=everything,
+                skipped=skipped,
             ):
                 dbs.commit()
                 count += done
@@ -218,7 +206,12 @@ def escrow_rewrap(
     if problem:
         click.echo(f"{count} reports re-wrapped before a problem: {problem}", err=True)
         sys.exit(1)
+    for public_id in sorted(skipped.values()):
+        click.echo(f"SKIPPED {public_id}: its escrow wrap is damaged.", err=True)
     click.echo(f"{count} reports re-wrapped for {email}.")
+    if skipped:
+        click.echo(f"{len(skipped)} skipped (damaged escrow wrap).", err=True)
+        sys.exit(1)
 
 
 @main.group("audit")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import current_app
 
 from config import Config
 from registry.crypto import Argon2Params
-from registry.keyring import Keyring, SealingKeys
+from registry.keyring import ESCROW_PUBLIC_FILE, Keyring, SealingKeys
+from registry.keyring.watch import EscrowKey, EscrowWatch
 from registry.serving.slots import KdfSlots
 
 
@@ -43,13 +46,32 @@ def kdf_slots() -> KdfSlots:
     return slots
 
 
+def escrow_watch() -> EscrowWatch:
+    """This worker's watch on ``keys/escrow.pub`` (made at first use)."""
+    watch = current_app.extensions.get("registry.escrow_watch")
+    if watch is None:
+        # setdefault: two threads racing here end up sharing one watch.
+        watch = current_app.extensions.setdefault(
+            "registry.escrow_watch", EscrowWatch(config().keys_dir / ESCROW_PUBLIC_FILE)
+        )
+    return cast(EscrowWatch, watch)
+
+
+def escrow_key() -> EscrowKey | None:
+    """The escrow public key as ``keys/escrow.pub`` holds it now (not as at start)."""
+    return escrow_watch().current()
+
+
 def sealing_keys() -> SealingKeys:
     """Everything sealing a new report needs: receipt salt and cost, escrow, KDF slots."""
     ring, cfg = keyring(), config()
+    # WHY the file's current key, not the keyring's: an escrow key created or
+    # rotated after this worker started must be used for the next report.
+    escrow = escrow_key()
     return SealingKeys(
         ring.receipt_salt,
         receipt_params(cfg),
-        ring.escrow_public,
+        escrow.public if escrow is not None else None,
         kdf_slots(),
         draft_key=ring.draft_key,
     )

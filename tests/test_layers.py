@@ -21,7 +21,9 @@ import registry.crypto
 
 ROOT = Path(__file__).resolve().parent.parent / "registry"
 
-CORE_PACKAGES = ("registry.records", "registry.taxonomy", "registry.keyring")
+# registry.packing: tar and age streams shared by referral (a feature) and
+# offline recovery (registry.keyring), so it sits in the core with them.
+CORE_PACKAGES = ("registry.records", "registry.taxonomy", "registry.keyring", "registry.packing")
 # The audit chain (its page, registry.auditlog, is a feature on top).
 CORE_MODULES = ("registry.audit",)
 
@@ -29,7 +31,10 @@ CORE_MODULES = ("registry.audit",)
 # tables, crypto) takes explicit sessions and values and imports no web
 # framework, so it can run from the CLI, a bot or a test without a request.
 WEB_NAMES = ("views", "casework", "forms", "loader")
-WEB_PACKAGES = ("registry.web",)
+# The Telegram bot is a front door like the web: it talks to people (in
+# their language, through the app's translations) and calls the intake
+# service; it holds no rule of its own.
+WEB_PACKAGES = ("registry.web", "registry.telegram")
 WEB_MODULES = (
     "registry",
     "registry.cli",
@@ -38,6 +43,9 @@ WEB_MODULES = (
     "registry.db",
     # Reads the queue's filters from the query string, for the queue views.
     "registry.review.queue_args",
+    # The escrow commands beside registry.cli (recover, status, rotate, the
+    # offline rewrap): the server-side ones create the app like registry.cli.
+    "registry.escrow_cli",
 )
 # Modules outside the web layer that still touch Flask, each for a reason.
 FLASK_EXCEPTIONS = {

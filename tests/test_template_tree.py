@@ -477,6 +477,7 @@ def _enrol(app: Flask, client: FlaskClient) -> None:
 def test_staff_pages_render_only_staff_templates(app: Flask, staff: StaffActions) -> None:
     reviewer = staff.create("reviewer@example.org")
     admin = staff.create("admin@example.org", role=Role.ADMIN)
+    coordinator = staff.create("coord@example.org", role=Role.COORDINATOR)
     public_id = submit_and_locate(
         app, english_client(app), files=[(io.BytesIO(b"a witness list\n"), "list.txt")]
     )
@@ -500,6 +501,7 @@ def test_staff_pages_render_only_staff_templates(app: Flask, staff: StaffActions
         assert file_id
         _expect(client.get(f"{case}/codes"), 200)
         _expect(client.get(f"{case}/linked"), 200)
+        _expect(client.get(f"{case}/history"), 200)
         _expect(post_form(client, f"{case}/reply", {}, form_page=case), 200)
         (storage / "blobs" / blob).unlink()
         _expect(client.get(f"{case}/files/{file_id.group(1)}"), 409)
@@ -519,6 +521,10 @@ def test_staff_pages_render_only_staff_templates(app: Flask, staff: StaffActions
         invite = {"email": "invited@example.org", "role": "reviewer"}
         _expect(post_form(boss, "/staff/people/invite", invite, form_page="/staff/people"), 200)
         _expect(boss.get(f"/staff/people/{reviewer.account_id}/remove"), 200)
+        _expect(boss.get("/staff/partners"), 200)
+        coord = english_client(app)
+        staff.login(coord, coordinator)
+        _expect(coord.get(f"/review/refer?case={public_id}"), 200)
 
     staff_visits = [
         visit

@@ -30,6 +30,7 @@ from registry import db, runtime
 from registry.auth import loader, recovery, service, totp
 from registry.auth.forms import ChoosePasswordForm, CodesSavedForm, LoginForm, TotpForm
 from registry.auth.sessions import COOKIE, end_session, start_session
+from registry.keyring.backfill import backfill_at_login
 from registry.models import Account
 from registry.web.extensions import limiter
 
@@ -96,6 +97,12 @@ def login() -> ResponseReturnValue:
         form.form_errors.append(_("Email, password or code is wrong."))
         return render_template("staff/auth/login.html", form=form)
     cookie = start_session(dbs, done.account, done.private_key)
+    # Reports lacking a wrap to the current escrow key get one through a key
+    # holder's login, a batch at a time: the server alone holds no data key
+    # to wrap (registry.keyring.backfill).
+    backfill_at_login(
+        dbs, runtime.escrow_watch(), account_id=done.account.id, private_key=done.private_key
+    )
     dbs.commit()
     response = redirect(url_for("review.queue"), code=303)
     response.set_cookie(

@@ -29,7 +29,7 @@ from registry.crypto import (
     wrap_data_key,
 )
 from registry.intake.drafts import Draft, receipt_for
-from registry.keyring import SealingKeys
+from registry.keyring import SealingKeys, escrow_fingerprint
 from registry.models import (
     KEY_HOLDER_ROLES,
     Account,
@@ -176,6 +176,7 @@ def _insert_children(
     flags: list[str],
     sealed: dict[str, bytes],
     wraps: list[tuple[int | None, bool, bytes]],
+    escrow_key: str | None = None,
 ) -> None:
     """Write a new report's child rows in one statement per table.
 
@@ -196,7 +197,14 @@ def _insert_children(
         db.execute(
             insert(KeyWrap),
             [
-                {"report_id": report_id, "account_id": a, "escrow": e, "wrapped": w}
+                {
+                    "report_id": report_id,
+                    "account_id": a,
+                    "escrow": e,
+                    # Which escrow key: rotation must know what depends on the old one.
+                    "escrow_key": escrow_key if e else None,
+                    "wrapped": w,
+                }
                 for a, e, w in wraps
             ],
         )
@@ -305,6 +313,9 @@ def submit_report(
             flags=sorted(set(data.flags)),
             sealed=sealed,
             wraps=wraps,
+            escrow_key=(
+                escrow_fingerprint(keys.escrow_public) if keys.escrow_public is not None else None
+            ),
         )
         if files and store is not None:
             attach(db, report, list(files), today=today, signing_seed=derived.signing_seed)

@@ -6,6 +6,10 @@
   report form's draft-receipt key), so one job's key never doubles as
   another's.
 - ``escrow.pub``: the escrow public key.  Its private half never stays here.
+  Workers re-read it when it changes (registry.keyring.watch), so a key
+  created or rotated while they run is used for the next report.
+- ``escrow-<fingerprint>.pub``: earlier escrow public keys, kept after
+  ``registry escrow rotate`` (docs/recovery.md).
 
 Nothing in this directory opens a report: the report keys are wrapped to
 reviewers' and escrow's public keys only (promise 1 in
@@ -14,6 +18,7 @@ docs/threat-model.md; docs/keys.md).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +32,26 @@ from registry.serving.slots import KdfSlots
 
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
 ESCROW_PUBLIC_FILE = "escrow.pub"
+FINGERPRINT_LENGTH = 16
+
+
+def escrow_fingerprint(public_key: bytes) -> str:
+    """The short name of an escrow public key: the first 16 hex digits of its SHA-256.
+
+    Stored in ``key_wraps.escrow_key`` with every escrow wrap, so that after
+    ``registry escrow rotate`` the status can say which reports still depend
+    on an older key.  An escrow wrap whose ``escrow_key`` is NULL was made
+    before fingerprints were recorded, to the deployment's first escrow key
+    (rotation names those with that key's fingerprint first).  64 bits: a
+    name among a handful of keys, not a security property (the wrap itself
+    is bound to its key by HPKE).
+    """
+    return hashlib.sha256(public_key).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def old_escrow_file(fingerprint: str) -> str:
+    """File name, in ``keys/``, of an earlier escrow public key kept after a rotation."""
+    return f"escrow-{fingerprint}.pub"
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,16 @@ PUBLIC_ENDPOINTS = frozenset(
         "evidence.data",
         "evidence.datapackage",
         "evidence.table",
+        # The public half of the key that signs evidence packs (docs/packs.md).
+        "keys.signing_public",
     }
 )
 
 # Blueprints whose successful answers may be cached by anyone: published
-# evidence holds no case data and is the same for every visitor (its views
-# set Cache-Control and ETag themselves; registry/evidence/views.py).
-CACHEABLE_BLUEPRINTS = frozenset({"evidence"})
+# evidence and the public signing key hold no case data and are the same for
+# every visitor (their views set Cache-Control and ETag themselves;
+# registry/evidence/views.py, registry/referral/key_views.py).
+CACHEABLE_BLUEPRINTS = frozenset({"evidence", "keys"})
 
 # The pages a submitter writes into (never refused for odd characters).
 SUBMITTER_BLUEPRINTS = frozenset({"intake", "followup"})
