@@ -21,6 +21,13 @@ translations: $(STAMP)
 
 run: install
 	REGISTRY_BASE_URL=$${REGISTRY_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/registry init
+	@# With REGISTRY_TELEGRAM_TOKEN set, the Telegram bot runs beside the site and
+	@# stops with it (README "Telegram"); without it, gunicorn alone, as before.
+	if [ -z "$${REGISTRY_TELEGRAM_TOKEN:-}" ]; then \
+		exec env HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py registry.wsgi:app; \
+	fi; \
+	REGISTRY_BASE_URL=$${REGISTRY_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/registry telegram run & \
+	bot=$$!; trap 'kill $$bot 2>/dev/null; wait $$bot' EXIT INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py registry.wsgi:app
 
 test: install

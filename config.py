@@ -91,6 +91,8 @@ def _storage_in(instance: Path) -> Path:
 # What a URL setting must look like: a scheme, "://", then printable text.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\x00-\x1f\x7f]*")
 _HTTP_URL = re.compile(r"https?://[^\x00-\x20\x7f/?#]+(?:/[^\x00-\x20\x7f]*)?")
+# A Bot API token: the bot's numeric id, a colon, then the secret part.
+_BOT_TOKEN = re.compile(r"(?:[0-9]{1,20}:[A-Za-z0-9_-]{20,100})?")
 _ONION = re.compile(r"(?:(?:[a-z0-9-]+\.)+onion)?", re.IGNORECASE)
 # Argon2's own bounds (registry.crypto.Argon2Params; RFC 9106 §3.1): 8 KiB
 # per lane (the escrow file uses 4 lanes), at most 4 GiB and 64 passes.
@@ -220,6 +222,38 @@ class Config:
     # certificate locks every visitor out.  Set it (e.g. 31536000) only when
     # the site is reached over HTTPS and will stay so.
     hsts_seconds: int = field(default=0, metadata=_rule(ge=0))
+    # The Telegram intake bot (registry.telegram, README "Telegram"): the
+    # token from BotFather; empty means no bot (``make run`` starts none).
+    telegram_token: str = field(
+        default="",
+        metadata=_rule(
+            pattern=_BOT_TOKEN,
+            expected="a bot token from BotFather such as 123456:ABC-def…, or empty",
+            # WHY secret: the token is the bot; whoever holds it reads its chats.
+            secret=True,
+        ),
+    )
+    # The Bot API server: Telegram's own, or a self-hosted telegram-bot-api
+    # server (which also lifts the 20 MB download limit for bots).
+    telegram_api_url: str = field(
+        default="https://api.telegram.org",
+        metadata=_rule(
+            pattern=_HTTP_URL,
+            expected="an http:// or https:// address such as https://api.telegram.org",
+            strip_slash=True,
+            # A self-hosted server's address may carry a password.
+            secret=True,
+        ),
+    )
+    # Receipt derivations the bot process runs at once: its own bound, beside
+    # each web worker's receipt_kdf_slots (a semaphore cannot span processes).
+    telegram_kdf_slots: int = field(default=1, metadata=_rule(ge=1))
+    # Per chat and hour, kept in the bot's memory only: reports stored, and
+    # bytes of files received.
+    telegram_reports_per_hour: int = field(default=3, metadata=_rule(ge=1))
+    telegram_upload_bytes_per_hour: int = field(default=200 * 1024 * 1024, metadata=_rule(ge=1))
+    # A conversation silent for this long is forgotten (nothing stored).
+    telegram_idle_minutes: int = field(default=30, metadata=_rule(ge=1, le=24 * 60))
     # Serving (registry.serving.worker).  A request's head, and a body of at
     # most 16 KiB, are gathered by the event loop without a thread; the head
     # must be complete within ``head_timeout_seconds`` or the connection is

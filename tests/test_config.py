@@ -61,6 +61,10 @@ VALID_TEXT: dict[str, st.SearchStrategy[str]] = {
     ),
     "ratelimit_storage_uri": _whole(r"(memory|redis|rediss|memcached)://[!-~]*"),
     "onion_address": st.just("") | _whole(r"([a-z2-7]{56}|[a-z0-9-]{1,20})\.onion"),
+    "telegram_token": st.just("") | _whole(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,100}"),
+    "telegram_api_url": st.from_regex(
+        r"https?://[a-z0-9.-]{1,30}(:[0-9]{1,5})?(/[a-z0-9._~-]{1,10}){0,3}", fullmatch=True
+    ),
 }
 # Invalid text: anything that does not have the form the setting needs.
 INVALID_TEXT: dict[str, st.SearchStrategy[str]] = {
@@ -75,6 +79,16 @@ INVALID_TEXT: dict[str, st.SearchStrategy[str]] = {
         )
     )
     | st.sampled_from(["http://x.onion", "x.onion/", "example.org", "x.onion\r\nSet-Cookie: a"]),
+    "telegram_token": st.text(min_size=1).filter(
+        lambda s: (
+            s.strip() != "" and not re.fullmatch(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,100}", s.strip())
+        )
+    )
+    | st.sampled_from(["123456", "bot123:abc", "123:short", "123456:" + "a" * 30 + " x"]),
+    "telegram_api_url": st.text().filter(
+        lambda s: not s.strip().startswith(("http://", "https://"))
+    )
+    | st.sampled_from(["http://", "https://", "https:// a", "api.telegram.org"]),
 }
 SPACE = st.text(alphabet=" \t\n", max_size=2)
 
