@@ -4,7 +4,10 @@ No error page touches the database: each one calls
 :func:`registry.auth.loader.skip_identity` before rendering, and the outage
 page (503, database unreachable) renders from the request alone.  A POST
 that carried what a person wrote can register a *keeper* that shows the
-text again instead of the outage page (:func:`keeps_text_on_outage`).
+text again instead of the outage page (:func:`keeps_text_on_outage`).  A
+POST refused for a missing or stale form token can show its form again,
+filled in (:func:`keeps_text_on_expired_token`); that page is the form's
+own, not an error page, and may use the database.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ from registry.web.forms import TokenForm
 Keeper = Callable[[], str | None]
 _KEEPERS: dict[str, Keeper] = {}
 
+# A token keeper answers a POST refused for its form token with the form
+# again, filled in (or a redirect), or None for the generic error page.
+TokenKeeper = Callable[[], ResponseReturnValue | None]
+_TOKEN_KEEPERS: dict[str, TokenKeeper] = {}
+
 # How long a client should wait before trying again during an outage.
 RETRY_AFTER_SECONDS = "60"
 
@@ -45,6 +53,34 @@ def keeps_text_on_outage(endpoint: str) -> Callable[[Keeper], Keeper]:
         return keeper
 
     return register
+
+
+def keeps_text_on_expired_token(endpoint: str) -> Callable[[TokenKeeper], TokenKeeper]:
+    """Register the decorated function as ``endpoint``'s page for a refused form token.
+
+    A new Tor identity, "Leave now" in another tab or a long pause ends the
+    browser session, and with it the token: the person must get back what
+    they typed, not an error page that can only advise a reload (issue 13).
+    The keeper runs only for a POST sent from a page of this site
+    (:func:`sent_from_this_site`).
+    """
+
+    def register(keeper: TokenKeeper) -> TokenKeeper:
+        _TOKEN_KEEPERS[endpoint] = keeper
+        return keeper
+
+    return register
+
+
+def sent_from_this_site() -> bool:
+    """Whether the browser says this request came from a page of this very site.
+
+    ``Sec-Fetch-Site`` is set by the browser itself (no page can forge it);
+    current Tor Browser and Chromium send it.  WHY not ``Origin``: every page
+    here sends ``Referrer-Policy: no-referrer``, so a browser's form POST
+    carries ``Origin: null``, from this site or any other.
+    """
+    return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
 def same_site_post() -> bool:
@@ -91,7 +127,16 @@ def register_error_handlers(app: Flask) -> None:
         return page, 503, {"Retry-After": RETRY_AFTER_SECONDS}
 
     @app.errorhandler(CSRFError)
-    def _csrf(_error: CSRFError) -> tuple[str, int]:
+    def _csrf(_error: CSRFError) -> ResponseReturnValue:
+        keeper = _TOKEN_KEEPERS.get(request.endpoint or "") if request.method == "POST" else None
+        # WHY only a POST from this site's own page: the token is what tells
+        # this site's forms from another site's, and without it a page
+        # elsewhere could make this one show words of its choosing, ready
+        # to send.  A refusal from elsewhere gets the plain error page.
+        if keeper is not None and sent_from_this_site():
+            kept = keeper()
+            if kept is not None:
+                return kept
         skip_identity()
         return render_template("public/errors/error.html", status=400, csrf=True), 400
 

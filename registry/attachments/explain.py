@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from config import Config
 from registry.attachments.imageplan import CleaningBudget
@@ -14,10 +15,12 @@ from registry.attachments.upload import SealedUpload, image_slots
 
 def files_hint(cfg: Config) -> str:
     """The hint under the file field, with this deployment's limits."""
-    hint: str = _(
-        "Up to %(count)s files, up to %(size)s MB each: photos, PDF, audio, video or plain "
+    hint: str = ngettext(
+        "Up to %(num)d file, up to %(size)s MB: a photo, PDF, audio, video or plain "
         "text. Files are encrypted as they arrive.",
-        count=cfg.attachment_max_files,
+        "Up to %(num)d files, up to %(size)s MB each: photos, PDF, audio, video or plain "
+        "text. Files are encrypted as they arrive.",
+        cfg.attachment_max_files,
         size=cfg.attachment_max_bytes // (1024 * 1024),
     )
     return hint
@@ -31,7 +34,11 @@ def rejection(bad: AttachmentRejected, cfg: Config) -> str:
             name=bad.name,
             size=cfg.attachment_max_bytes // (1024 * 1024),
         ),
-        "count": _("Only %(count)s files can be sent at once.", count=cfg.attachment_max_files),
+        "count": ngettext(
+            "Only %(num)d file can be sent at once.",
+            "Only %(num)d files can be sent at once.",
+            cfg.attachment_max_files,
+        ),
         "empty": _("“%(name)s” is empty.", name=bad.name),
         "type": _(
             "“%(name)s” is not a photo, PDF, audio, video or plain text file.", name=bad.name

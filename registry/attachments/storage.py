@@ -12,6 +12,12 @@ exclusive ``flock`` on it from creation until its request ends; the sweep
 deletes only blobs it can lock itself.  The kernel drops a process's locks
 the moment it dies, however it dies (crash, SIGKILL, a worker recycled), so
 exactly the blobs of dead uploads are swept, by any process of the site.
+
+WHY a ``held/`` folder: when the report form comes back with an error, the
+files already sealed stay for the next try (issue 13).  Their keys live
+only in the person's page (:mod:`registry.attachments.held`); here each is
+ciphertext nobody on the server can open, dated midnight, and deleted by
+the sweep once a full day has passed without the form being sent.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
+# Held blobs are swept once their day is this many days past (so after one
+# to two days: file times carry the day only, promise 3).
+HOLD_DAYS = 1
 # How often a new blob name is tried when a sweep deleted the file between
 # its creation and its lock (each try takes a fresh random name).
 _CREATE_TRIES = 5
@@ -73,16 +82,18 @@ class IncomingBlob:
 
 
 class BlobStore:
-    """Sealed blobs under ``root``: ``tmp/`` while incoming, ``blobs/`` once kept."""
+    """Sealed blobs under ``root``: ``tmp/`` while incoming, ``held/`` between two
+    tries of a form, ``blobs/`` once kept."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.incoming = root / "tmp"
         self.kept = root / "blobs"
+        self.held = root / "held"
 
     def ensure(self) -> None:
         """Create the directories (mode 0700: blobs are nobody else's business)."""
-        for path in (self.root, self.incoming, self.kept):
+        for path in (self.root, self.incoming, self.kept, self.held):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def new_incoming(self) -> IncomingBlob:
@@ -124,6 +135,54 @@ class BlobStore:
         os.replace(self.incoming / _checked(name), target)
         stamp = midnight()
         os.utime(target, (stamp, stamp))
+
+    def hold(self, name: str) -> None:
+        """Move a finished incoming blob to ``held/``, dated midnight, for the form's next try.
+
+        The caller still holds the blob's lock until its request ends, so no
+        sweep takes it in between.
+        """
+        target = self.held / _checked(name)
+        os.replace(self.incoming / _checked(name), target)
+        stamp = midnight()
+        os.utime(target, (stamp, stamp))
+
+    def claim_held(self, name: str) -> IncomingBlob | None:
+        """Take a held blob back into ``tmp/``, locked like a new upload; None if gone.
+
+        None too when another request holds it (the same form sent twice at
+        once): one of them gets the file, never both.
+        """
+        path = self.held / _checked(name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Only the very file still named in held/ (not swept meanwhile).
+            if not _same_file(path, fd):
+                os.close(fd)
+                return None
+            os.replace(path, self.incoming / name)
+        except OSError:
+            os.close(fd)
+            return None
+        # Nothing more is written to a held blob: its writer is a closed handle.
+        sink = os.fdopen(os.dup(fd), "rb")
+        sink.close()
+        return IncomingBlob(name, self.incoming / name, sink, fd)
+
+    def sweep_held(self, days: int = HOLD_DAYS) -> int:
+        """Delete the held blobs of forms left unsent for ``days`` full days; return how many."""
+        try:
+            entries = [entry.name for entry in os.scandir(self.held)]
+        except FileNotFoundError:
+            return 0
+        before = midnight() - days * 86400
+        return sum(
+            _sweep_one(self.held / name, older_than=before) for name in entries if _is_name(name)
+        )
 
     def shred_incoming(self, name: str) -> None:
         """Overwrite an incoming blob with zeros, then delete it (best effort)."""
@@ -193,7 +252,7 @@ class BlobStore:
         return {p.name for p in self.kept.iterdir()} if self.kept.exists() else set()
 
 
-def _sweep_one(path: Path) -> bool:
+def _sweep_one(path: Path, *, older_than: int | None = None) -> bool:
     try:
         # O_NOFOLLOW and O_NONBLOCK: a planted link or FIFO is never followed
         # or waited on (and is then not ours to delete: the lock check fails).
@@ -211,6 +270,8 @@ def _sweep_one(path: Path) -> bool:
         # the lock is held, so no writer can take the file in between.
         if not _same_file(path, fd):
             return False
+        if older_than is not None and os.fstat(fd).st_mtime >= older_than:
+            return False  # a held blob whose form may still be sent
         path.unlink()
         return True
     except OSError:

@@ -10,6 +10,10 @@ thread to stop in tests, and an idle site makes no new leftovers.  A sweep
 lists ``tmp/`` and tries one lock per file: microseconds.  Which blobs are
 safe to delete is decided by file locks (:mod:`registry.attachments.storage`),
 so any number of workers may sweep at the same time.
+
+The same sweep deletes the blobs held for a report form that was never
+sent again (``held/``, :mod:`registry.attachments.held`) once a full day
+has passed.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class IncomingSweeper:
         try:
             self._pid, self._last = os.getpid(), now
             self._store.sweep_incoming()
+            self._store.sweep_held()
         except OSError as error:
             # Never a request's problem; the type only, no path or message.
             log.warning("sweeping incoming blobs failed: %s", type(error).__name__)

@@ -53,6 +53,23 @@ class SealedUpload:
         # in with a message instead of a bare error page.
         self.refused: str | None = "count" if over_count else None
 
+    @classmethod
+    def adopt(
+        cls, incoming: IncomingBlob, key: bytes, attachment_id: str, size: int
+    ) -> SealedUpload:
+        """A finished upload taken back from ``held/`` (the form's earlier try)."""
+        upload = cls.__new__(cls)
+        upload.key = key
+        upload.attachment_id = attachment_id
+        upload.incoming = incoming
+        upload.head = b""
+        upload.size = size
+        upload.refused = None
+        upload._max_bytes = size
+        # Finished long ago: nothing is sealed or written any more.
+        upload.info = StreamInfo(plaintext_size=size, sha256_hex="", sealed_size=0)
+        return upload
+
     @property
     def blob(self) -> str:
         """The name of the blob that holds this upload now."""
@@ -121,6 +138,12 @@ class SealingRequest(Request):
         upload = SealedUpload(blob_store(), cfg.attachment_max_bytes, over_count=over_count)
         uploads.append(upload)
         return upload  # type: ignore[return-value]
+
+
+def track(upload: SealedUpload) -> None:
+    """Have the end of this request delete ``upload`` unless kept or held, and unlock it."""
+    uploads: list[SealedUpload] = g.setdefault("uploads", [])
+    uploads.append(upload)
 
 
 def blob_store() -> BlobStore:

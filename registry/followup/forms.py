@@ -19,6 +19,13 @@ class ReceiptForm(FlaskForm):
         validators=[DataRequired(message=_l("Please enter your receipt.")), Length(max=64)],
         description=_l("20 letters and digits, for example ABCD-EFGH-JKMN-PQRS-TVWX."),
     )
+    # A message written when the follow-up session had ended, carried
+    # through this form (never stored) so it is not lost; empty otherwise.
+    message = TextAreaField(
+        _l("Your message, not sent yet"),
+        validators=[Length(max=MESSAGE_MAX)],
+        description=_l("It is sent only after you open your report and press “Send”."),
+    )
 
 
 class MessageForm(FlaskForm):

@@ -8,6 +8,7 @@ its timing says whether a report exists.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -17,7 +18,8 @@ from registry import audit
 from registry.attachments.service import blobs_of
 from registry.crypto import Argon2Params, derive_receipt_keys, normalize_receipt
 from registry.evidence import summaries
-from registry.models import Report
+from registry.models import Direction, Report
+from registry.records.messages import MessageView
 from registry.serving.slots import KdfSlots
 
 # A well-formed receipt that is never issued in practice (the chance that a
@@ -121,6 +123,31 @@ def receipt_matches(
     with slots.hold():
         keys = derive_receipt_keys(normalized or _DECOY, salt=salt, params=cost)
     return normalized is not None and hmac.compare_digest(keys.lookup_id, report.lookup_id)
+
+
+def new_replies(messages: Sequence[MessageView]) -> set[int]:
+    """Positions (in ``messages``, conversation order) of staff replies new to the submitter.
+
+    New means after the submitter's last message, or after the report when
+    they never wrote.
+    """
+    # WHY "since your last message" rather than "since your last visit": a
+    # visit could be remembered only as a row on the server (a day, or even
+    # a bare counter whose rewrite dates a return: promise 3) or as a
+    # lasting cookie on the phone (the trace issue 13 removes from the
+    # language choice); the follow-up cookie ends within two hours, so it
+    # cannot span two visits.  The submitter's own last message is the one
+    # moment of a past visit the registry already holds, by their choice,
+    # so marking what came after it adds no trace anywhere.
+    last_own = max(
+        (i for i, m in enumerate(messages) if m.direction == Direction.TO_STAFF.value),
+        default=-1,
+    )
+    return {
+        i
+        for i, m in enumerate(messages)
+        if i > last_own and m.direction == Direction.TO_SUBMITTER.value
+    }
 
 
 def report_for_session(db: Session, public_id: str) -> Report | None:

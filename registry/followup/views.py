@@ -13,10 +13,10 @@ from registry import db, runtime
 from registry.attachments.explain import busy_cleaning, files_hint, prepared_files, rejection
 from registry.attachments.service import AttachmentRejected, add_report_files
 from registry.attachments.upload import blob_store
-from registry.errors import keeps_text_on_outage, same_site_post
+from registry.errors import keeps_text_on_expired_token, keeps_text_on_outage, same_site_post
 from registry.followup import cookie, service
 from registry.followup.forms import ConsentForm, FilesForm, MessageForm, ReceiptForm, WithdrawForm
-from registry.models import Report
+from registry.models import Direction, Report
 from registry.records import messages as case_messages
 from registry.serving.slots import Busy
 from registry.web.extensions import limiter
@@ -85,8 +85,39 @@ def start() -> ResponseReturnValue:
                 int(datetime.now(UTC).timestamp()),
                 signing_seed=found.signing_seed,
             )
+            kept = (form.message.data or "").strip()
+            if kept:
+                # A message written while the follow-up session ran out comes
+                # back in the message box, still unsent, for one more press.
+                g.followup_session = session
+                message = MessageForm(formdata=None, text=form.message.data)
+                message.form_errors.append(_not_sent_yet())
+                return _render_case(session, found.report, message, None)
             return _set_cookie(redirect(url_for("followup.case"), code=303), session)
     return render_template("public/followup/start.html", form=form), refused_status()
+
+
+def _receipt_again(text: str | None, status: int) -> ResponseReturnValue:
+    """The receipt form, holding a message that could not be sent yet.
+
+    The follow-up session ended (15 minutes idle, two hours at most) while
+    the message was being written: the text must not be lost with it.
+    """
+    form = ReceiptForm(formdata=None, message=text or "")
+    return render_template("public/followup/start.html", form=form), status
+
+
+def _not_sent_yet() -> str:
+    message: str = _("Your message is not sent yet. Please check it and press “Send”.")
+    return message
+
+
+def _expired_token() -> str:
+    message: str = _(
+        "This page had expired, so nothing was sent. What you wrote is kept below: "
+        "please check it and send it once more."
+    )
+    return message
 
 
 @bp.get("/case")
@@ -111,6 +142,7 @@ def _render_case(
         publish=report.consent_publish,
         refer=report.consent_refer,
     )
+    messages = case_messages.read_as_submitter(db.session(), report, session.private_key)
     return render_template(
         "public/followup/case.html",
         report=report,
@@ -118,7 +150,9 @@ def _render_case(
         consents=consents,
         files=files or FilesForm(formdata=None),
         files_hint=files_hint(runtime.config()),
-        messages=case_messages.read_as_submitter(db.session(), report, session.private_key),
+        messages=messages,
+        new=service.new_replies(messages),
+        wrote_before=any(m.direction == Direction.TO_STAFF.value for m in messages),
     )
 
 
@@ -127,7 +161,7 @@ def message() -> ResponseReturnValue:
     """Add a message to the staff."""
     current = _current()
     if current is None:
-        return redirect(url_for("followup.start"), code=303)
+        return _receipt_again(MessageForm().text.data, 422)
     form = MessageForm()
     if not form.validate_on_submit():
         return _render_case(*current, form, None), 422
@@ -150,6 +184,19 @@ def _message_kept_during_outage() -> str | None:
     if not same_site_post():
         return None
     return render_template("public/followup/outage.html", form=MessageForm())
+
+
+@keeps_text_on_expired_token("followup.message")
+def _message_after_expired_token() -> ResponseReturnValue:
+    """The message again, typed text and all, when the page's token was missing or stale."""
+    form = MessageForm()
+    current = _current()
+    if current is None:
+        # The browser session ended altogether (a new Tor identity, "Leave
+        # now"): the receipt opens the report again, with the message kept.
+        return _receipt_again(form.text.data, 400)
+    form.form_errors.append(_expired_token())
+    return _render_case(*current, form, None), 400
 
 
 @bp.post("/files")
@@ -219,6 +266,17 @@ def consents() -> ResponseReturnValue:
     return redirect(url_for("followup.case", saved=1), code=303)
 
 
+@keeps_text_on_expired_token("followup.consents")
+def _consents_after_expired_token() -> ResponseReturnValue | None:
+    """The choices as they were ticked, when the page's token was missing or stale."""
+    current = _current()
+    if current is None:
+        return None
+    form = ConsentForm()
+    form.form_errors.append(_expired_token())
+    return _render_case(*current, MessageForm(formdata=None), form), 400
+
+
 def _receipt_matches(report: Report, receipt: str) -> bool:
     ring, cfg = runtime.keyring(), runtime.config()
     return service.receipt_matches(
@@ -265,3 +323,21 @@ def withdraw() -> ResponseReturnValue:
     # The receipt is never shown back: the page may be seen over a shoulder.
     form.receipt.data = ""
     return render_template("public/followup/withdraw.html", form=form), refused_status()
+
+
+@keeps_text_on_expired_token("followup.withdraw")
+def _withdraw_after_expired_token() -> ResponseReturnValue:
+    """The withdrawal page again, when its token was missing or stale; nothing deleted."""
+    current = _current()
+    if current is None:
+        return redirect(url_for("followup.start"), code=303)
+    form = WithdrawForm()
+    # The receipt is never shown back, as after any refusal.
+    form.receipt.data = ""
+    form.form_errors.append(
+        _(
+            "This page had expired, so nothing was deleted. To delete your report, "
+            "type your receipt again and confirm once more."
+        )
+    )
+    return render_template("public/followup/withdraw.html", form=form), 400

@@ -14,6 +14,7 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -23,27 +24,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from registry.intake import drafts
 from registry.intake.service import ReportInput
 from registry.records.vocabulary import ANSWER_MAX, QUESTIONS, SEALED_ANSWERS
+from registry.taxonomy.months import month_names
 from registry.web.forms import CheckboxesField, options
 
 NARRATIVE_MAX = 50_000
 FIRST_YEAR = 2000
 
 UNREADABLE = _l("Some characters could not be read. Please check this text and send it again.")
-
-MONTH_NAMES = (
-    _l("January"),
-    _l("February"),
-    _l("March"),
-    _l("April"),
-    _l("May"),
-    _l("June"),
-    _l("July"),
-    _l("August"),
-    _l("September"),
-    _l("October"),
-    _l("November"),
-    _l("December"),
-)
 
 
 def year_choices(today: date) -> list[SelectChoice]:
@@ -52,9 +39,9 @@ def year_choices(today: date) -> list[SelectChoice]:
     return options([("", _l("I don't remember")), *years])
 
 
-def month_choices() -> list[SelectChoice]:
-    """Months 01–12 with their names, after a "don't remember"."""
-    months = [(f"{i:02d}", name) for i, name in enumerate(MONTH_NAMES, start=1)]
+def month_choices(lang: str) -> list[SelectChoice]:
+    """Months 01–12 with their names in ``lang`` (Babel's), after a "don't remember"."""
+    months = [(f"{i:02d}", name) for i, name in enumerate(month_names(lang), start=1)]
     return options([("", _l("I don't remember")), *months])
 
 
@@ -128,6 +115,11 @@ class ReportForm(FlaskForm):
     files = MultipleFileField(
         _l("Photos, medical papers, recordings"),
     )
+    # Tokens of files sealed on an earlier try of this form and held for it
+    # (registry.attachments.held), and those the person ticked "remove".
+    # Rendered by the template; a token that does not open is only "lost".
+    held = SelectMultipleField(validate_choice=False)
+    remove_held = SelectMultipleField(validate_choice=False)
     remove_metadata = BooleanField(
         _l("Remove location and camera data from photos"),
         default=True,

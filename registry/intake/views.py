@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from registry import db, runtime
-from registry.attachments.explain import files_hint, prepared_files, rejection
-from registry.attachments.service import AttachmentRejected
-from registry.attachments.upload import blob_store
+from registry.attachments import held
+from registry.attachments.explain import busy_cleaning, files_hint, prepared_files, rejection
+from registry.attachments.service import AttachmentRejected, Prepared
+from registry.attachments.upload import blob_store, track
 from registry.auth.sessions import COOKIE as STAFF_COOKIE
-from registry.errors import keeps_text_on_outage, same_site_post
+from registry.errors import keeps_text_on_expired_token, keeps_text_on_outage, same_site_post
 from registry.followup.cookie import COOKIE as FOLLOWUP_COOKIE
 from registry.intake import service
 from registry.intake.forms import ReceiptSavedForm, ReportForm, month_choices, year_choices
@@ -49,9 +51,17 @@ def _prepare(form: ReportForm, today: datetime, terms: Terms) -> None:
     form.reporter_role.choices = options(terms("reporter_roles"))
     form.place.choices = options([("", "—"), *terms("places")])
     form.unit.choices = options([("", "—"), *terms("units")])
-    form.files.description = files_hint(runtime.config())
+    # No script can show an upload's progress (promise 4): the hint says how
+    # long sending may take over Tor, so nobody gives up halfway.
+    form.files.description = f"{files_hint(runtime.config())} {slow_sending()}"
     form.year.choices = year_choices(today.date())
-    form.month.choices = month_choices()
+    form.month.choices = month_choices(current_language())
+
+
+def slow_sending() -> str:
+    """That sending files may take minutes, next to the file field and the button."""
+    message: str = _("Sending can take several minutes on a slow connection; keep this page open.")
+    return message
 
 
 # No rate limit on sending a report: with no client address to key on, a
@@ -67,18 +77,29 @@ def new_report() -> ResponseReturnValue:
     form = ReportForm()
     _prepare(form, now, _database_terms())
     form.keep_draft()
-    if form.validate_on_submit():
+    files, lost = _claim_held(form) if form.is_submitted() else ([], False)
+    # A held file that could not be found again stops the sending: the
+    # person must not believe their evidence went with the report.
+    if form.validate_on_submit() and not lost:
         data, keys = form.to_input(current_language()), runtime.sealing_keys()
         cfg = runtime.config()
+        new_files_lost = True
         try:
-            files = prepared_files(
-                "files", blob_store(), remove_metadata=bool(form.remove_metadata.data)
-            )
+            files = [
+                *files,
+                *prepared_files(
+                    "files", blob_store(), remove_metadata=bool(form.remove_metadata.data)
+                ),
+            ]
+            new_files_lost = False
+            if len(files) > cfg.attachment_max_files:
+                raise AttachmentRejected("count", "")
             done = service.submit_report(
                 db.session(), data, keys, today=now.date(), files=files, store=blob_store()
             )
         except AttachmentRejected as bad:
             form.files.errors = [rejection(bad, cfg)]
+            files = files[: cfg.attachment_max_files]
         except service.InvalidReport as bad:
             getattr(form, bad.field).errors = [_("Please check this answer.")]
         except service.AlreadySubmitted as again:
@@ -86,29 +107,125 @@ def new_report() -> ResponseReturnValue:
         except service.NoKeyHolder:
             # 503, not 4xx: nothing is wrong with what the person wrote.
             form.form_errors.append(_nobody_can_read_yet())
-            return render_template("public/intake/report.html", form=form), 503
+            return _form_page(form, files, 503, lost=lost)
         except Busy:
             # The receipt derivations of this worker are all taken (a flood,
-            # or a rush): keep the text instead of the generic error page,
-            # which would lose what the person wrote.
-            return _kept_form(form, 503)
+            # or a rush), or its photo-cleaning slots: keep the text instead
+            # of the generic error page, which would lose what the person wrote.
+            return _kept_form(form, files, 503, lost=lost or new_files_lost)
         else:
             return _receipt_page(done.receipt, already=False)
+    elif form.is_submitted():
+        files = _with_new_files(form, files)
     # A refused submission answers 422 (with the form kept and explained),
     # so no client can mistake it for a stored report.
-    return render_template("public/intake/report.html", form=form), refused_status()
+    return _form_page(form, files, refused_status(), lost=lost)
 
 
-def _kept_form(form: ReportForm, status: int) -> ResponseReturnValue:
-    """The form again with everything typed, when the site is too busy to take it."""
-    form.form_errors.append(
-        _(
-            "The site is very busy right now and could not store your report. "
-            "Nothing was stored. Your text is kept below: please send it again "
-            "in a minute (attached files must be chosen again)."
+def _claim_held(form: ReportForm) -> tuple[list[Prepared], bool]:
+    """The files kept from this form's earlier try, without those ticked "remove".
+
+    Also whether any could not be found again (expired, swept, or a token
+    that does not open).  A removed file is claimed too, and not used: the
+    end of the request deletes it like any upload nobody kept.
+    """
+    store, local_key = blob_store(), runtime.keyring().local_key
+    removed = set(form.remove_held.data or ())
+    files: list[Prepared] = []
+    lost = False
+    # dict.fromkeys: one file once, even if its token came twice.
+    for token in dict.fromkeys(form.held.data or ()):
+        found = held.open_token(local_key, token)
+        item = held.claim(store, found) if found is not None else None
+        if item is None:
+            lost = True
+            continue
+        track(item.upload)
+        if token not in removed:
+            files.append(item)
+    return files, lost
+
+
+def _with_new_files(form: ReportForm, files: list[Prepared]) -> list[Prepared]:
+    """``files`` and the files of this request, checked, for a form that comes back.
+
+    WHY check and clean them although the report is not stored now: they
+    are held as they will be sent, so the next try stores them unchanged.
+    """
+    cfg = runtime.config()
+    try:
+        files = [
+            *files,
+            *prepared_files("files", blob_store(), remove_metadata=bool(form.remove_metadata.data)),
+        ]
+    except AttachmentRejected as bad:
+        form.files.errors = [rejection(bad, cfg)]
+    except Busy:
+        form.files.errors = [busy_cleaning()]
+    if len(files) > cfg.attachment_max_files:
+        form.files.errors = [rejection(AttachmentRejected("count", ""), cfg)]
+    return files[: cfg.attachment_max_files]
+
+
+def _form_page(
+    form: ReportForm, files: list[Prepared], status: int, *, lost: bool = False
+) -> ResponseReturnValue:
+    """The form again, with its sealed files held for the next try and listed."""
+    store, local_key = blob_store(), runtime.keyring().local_key
+    kept: list[tuple[str, str]] = []
+    for item in files:
+        try:
+            token = held.hold(store, local_key, item)
+        except OSError:
+            lost = True
+            continue
+        kept.append((token, _described(len(kept) + 1, item)))
+    if lost:
+        form.form_errors.append(
+            _("Some attached files could not be kept: please choose them again.")
         )
+    return render_template("public/intake/report.html", form=form, kept_files=kept), status
+
+
+def _described(number: int, item: Prepared) -> str:
+    """What the page shows of a held file: "File 1: image/jpeg, 1.2 MB".
+
+    WHY not its name: the type and size tell the person's files apart, and
+    the list can be seen over a shoulder; the name stays sealed in the token.
+    """
+    mib = 1024 * 1024
+    size = (
+        _("%(size)s MB", size=format_decimal(item.size / mib, format="#,##0.#"))
+        if item.size >= mib
+        else _("%(size)s KB", size=format_decimal(max(item.size / 1024, 0.1), format="#,##0.#"))
     )
-    return render_template("public/intake/report.html", form=form), status
+    described: str = _(
+        "File %(number)s: %(type)s, %(size)s", number=number, type=item.media_type, size=size
+    )
+    return described
+
+
+def _kept_form(
+    form: ReportForm, files: list[Prepared], status: int, *, lost: bool
+) -> ResponseReturnValue:
+    """The form again with everything typed, when the site is too busy to take it."""
+    if lost or not files:
+        form.form_errors.append(
+            _(
+                "The site is very busy right now and could not store your report. "
+                "Nothing was stored. Your text is kept below: please send it again "
+                "in a minute (attached files must be chosen again)."
+            )
+        )
+    else:
+        form.form_errors.append(
+            _(
+                "The site is very busy right now and could not store your report. "
+                "Nothing was stored. Your text and files are kept below: please send "
+                "them again in a minute."
+            )
+        )
+    return _form_page(form, files, status)
 
 
 @keeps_text_on_outage("intake.new_report")
@@ -132,6 +249,33 @@ def _kept_during_outage() -> str | None:
         )
     )
     return render_template("public/intake/report.html", form=form)
+
+
+@keeps_text_on_expired_token("intake.new_report")
+def _kept_after_expired_token() -> ResponseReturnValue:
+    """The form again with everything typed, when its token was missing or stale.
+
+    The browser session ended since the form page was given (a new Tor
+    identity, "Leave now" in another tab, the browser closed): nothing is
+    stored; the page gives a fresh token, so one more press sends it.
+    """
+    form = ReportForm()
+    _prepare(form, datetime.now(UTC), _database_terms())
+    form.keep_draft()
+    files, lost = _claim_held(form)
+    files = _with_new_files(form, files)
+    form.form_errors.append(expired_token())
+    # 400: nothing was stored; the answer is the form, never advice to reload.
+    return _form_page(form, files, 400, lost=lost)
+
+
+def expired_token() -> str:
+    """What a form page says when it comes back because its token had expired."""
+    message: str = _(
+        "This page had expired, so nothing was stored. Everything you typed is kept "
+        "below: please check it and send it once more."
+    )
+    return message
 
 
 def _nobody_can_read_yet() -> str:

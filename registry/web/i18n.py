@@ -47,10 +47,13 @@ def set_language(code: str) -> ResponseReturnValue:
         abort(404)
     # Only same-site paths: the switcher must not be an open redirect.
     response = redirect(safe_next(request.args.get("next")), code=303)
+    # WHY no max_age or expires: a cookie kept for a year is a trace on a
+    # phone that may be checked at a border.  This one lives only until the
+    # browser closes (Tor Browser forgets it then), and "Leave now" deletes
+    # it at once (intake.leave).
     response.set_cookie(
         COOKIE,
         code,
-        max_age=365 * 24 * 3600,
         httponly=True,
         samesite="Strict",
         secure=request.is_secure,
@@ -118,4 +121,3 @@ def _pgettext(context: Context, where: str, message: str) -> str:
 @pass_context
 def _npgettext(context: Context, where: str, singular: str, plural: str, n: int) -> str:
     return _translations(context).unpgettext(where, singular, plural, n)
-

@@ -141,7 +141,9 @@ def test_failed_submission_leaves_no_blob(app: Flask, client: FlaskClient) -> No
         {"narrative": "x", "region": "atlantis", "files": _files((PDF, "a.pdf"))},
     )
     assert _counts(app) == (0, 0)
-    assert _blob_files(app) == []
+    # The form comes back (the region is wrong) with the file held, sealed,
+    # for its next try (issue 13): nothing kept, nothing left incoming.
+    assert [path.parent.name for path in _blob_files(app)] == ["held"]
 
 
 def test_withdrawal_deletes_the_files(app: Flask, client: FlaskClient) -> None:
