@@ -285,3 +285,19 @@ def check_chain(
         detail += f",anchor={anchor[0]}"
     audit.record(db, actor=audit.account_actor(account_id), action="audit.verified", detail=detail)
     return result
+
+
+def case_history(db: Session, public_id: str, account_id: int, page: int) -> LogPage:
+    """The events of one case, newest first (issue 13: a case's history for its key holders).
+
+    The caller has checked that ``account_id`` holds the case's key.  WHY
+    key holders may read this part of the log: it says who opened, changed,
+    answered, mapped and referred a case they can open anyway, which is what
+    working on it together needs; the whole log (every case, every person)
+    stays with administrators.  Reading it is recorded like any reading of
+    the log (``audit.viewed`` with ``case=…``), in the caller's transaction.
+    """
+    filters = LogFilters(report_ref=public_id)
+    listing = events_page(db, filters, page)
+    record_view(db, account_id, filters, page)
+    return listing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -120,10 +120,17 @@ class ActiveProposal:
 
     code: str
     titles: dict[str, str]
+    # The reform block it belongs to (the mapping list groups by it, issue 13).
+    block: str = ""
+    block_titles: dict[str, str] = field(default_factory=dict)
 
     def title(self, lang: str) -> str:
         """The title in ``lang`` (falls back to Belarusian)."""
         return self.titles.get(lang) or self.titles["be"]
+
+    def block_title(self, lang: str) -> str:
+        """The block's title in ``lang`` (falls back to Belarusian, then the code)."""
+        return self.block_titles.get(lang) or self.block_titles.get("be") or self.block
 
 
 # Read on every case page (the mapping form and the mapped list), changed
@@ -136,17 +143,27 @@ ACTIVE_CACHE_SECONDS = 300.0
 
 
 def active_proposals(db: Session) -> list[ActiveProposal]:
-    """Proposals a case can be mapped to, by code."""
+    """Proposals a case can be mapped to, in catalogue order (block, theme, proposal)."""
     key = str(db.get_bind().engine.url)
     cached = _ACTIVE.get(key)
     if cached is not None and time.monotonic() - cached[0] < ACTIVE_CACHE_SECONDS:
         return cached[1]
-    rows = db.scalars(
-        select(ReformProposal).where(ReformProposal.active.is_(True)).order_by(ReformProposal.code)
+    rows = db.execute(
+        select(ReformProposal, ReformBlock)
+        .join(ReformTheme, ReformTheme.code == ReformProposal.theme_code)
+        .join(ReformBlock, ReformBlock.code == ReformTheme.block_code)
+        .where(ReformProposal.active.is_(True))
+        .order_by(ReformBlock.position, ReformTheme.position, ReformProposal.position)
     )
+    languages = ("be", "ru", "en")
     found = [
-        ActiveProposal(row.code, {lang: row.title(lang) for lang in ("be", "ru", "en")})
-        for row in rows
+        ActiveProposal(
+            row.code,
+            {lang: row.title(lang) for lang in languages},
+            block.code,
+            {lang: block.title(lang) for lang in languages},
+        )
+        for row, block in rows
     ]
     _ACTIVE[key] = (time.monotonic(), found)
     return found

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template
 from registry import db
 from registry.models import ReformProposal
 from registry.reforms import service
+from registry.reforms.standards import standard_title
 from registry.taxonomy.service import titles
 from registry.web.i18n import current_language
 
@@ -26,9 +27,12 @@ def proposal(code: str) -> str:
     found = dbs.get(ReformProposal, code)
     if found is None:
         abort(404)
+    lang = current_language()
     return render_template(
         "staff/reforms/proposal.html",
         proposal=found,
+        # In the page's language; the English citation stays the code.
+        standards=[(citation, standard_title(citation, lang)) for citation in found.standards],
         cases=service.cases_for_proposal(dbs, code),
-        region_titles=titles(dbs, "regions", current_language()),
+        region_titles=titles(dbs, "regions", lang),
     )

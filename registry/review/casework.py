@@ -49,7 +49,7 @@ FAILURES = {
     "unit": lambda: _("Please choose a service or unit from the list."),
     "region": lambda: _("Please choose a region."),
     "incident_month": lambda: _(
-        "Please write the month of the incident as YYYY-MM (for example 2020-08), "
+        "Please give the month of the incident as year and month (for example 2020-08), "
         "or leave it empty."
     ),
 }

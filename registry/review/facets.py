@@ -57,6 +57,11 @@ FACETS = (
     "language",
     "assignee",
 )
+# Cases whose submitter waits for an answer ("1"): counted like a facet when
+# the snapshot has its bitset, which only the statistics snapshot builds
+# (registry.review.stats reads the messages); a filter on it in a snapshot
+# without it matches nothing.
+WAITING = "waiting"
 # Facets with one value per report (a column of ``reports``) ...
 _COLUMNS = {
     "status": Report.status,
@@ -120,6 +125,7 @@ def _required(filters: QueueFilters) -> list[tuple[str, str]]:
         ("language", f.language),
         ("assignee", None if f.assignee is None else str(f.assignee)),
         ("assignee", NONE if f.unassigned else None),
+        (WAITING, "1" if f.waiting else None),
     ]
     return [(facet, value) for facet, value in pairs if value is not None]
 
@@ -162,12 +168,14 @@ class Snapshot:
     def _count(self, filters: QueueFilters) -> FacetCounts:
         base = self.received(filters.received_from, filters.received_to)
         # A value no report has (yet) matches nothing, as in SQL.
-        wanted = [(facet, self.bits[facet].get(value, 0)) for facet, value in _required(filters)]
+        wanted = [
+            (facet, self.bits.get(facet, {}).get(value, 0)) for facet, value in _required(filters)
+        ]
         everything = base
         for _facet, bits in wanted:
             everything &= bits
         counts: dict[str, dict[str, int]] = {}
-        for facet in FACETS:
+        for facet in (*FACETS, *((WAITING,) if WAITING in self.bits else ())):
             mask = everything
             if any(own == facet for own, _bits in wanted):
                 mask = base  # this facet's own filter left out
@@ -176,7 +184,7 @@ class Snapshot:
                         mask &= bits
             counts[facet] = {
                 value: count
-                for value, bits in self.bits[facet].items()
+                for value, bits in self.bits.get(facet, {}).items()
                 if (count := (bits & mask).bit_count())
             }
         return FacetCounts(counts, everything.bit_count())

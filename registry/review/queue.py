@@ -15,10 +15,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, exists, literal, select, union_all
+from sqlalchemy import ColumnElement, Row, Select, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
 
 from registry.models import CaseMapping, Report, ReportViolation, Status
+from registry.review import attention
 
 PAGE_SIZE = 50
 # The filter value (and facet key) for "no code given" (place, unit) and
@@ -34,6 +35,10 @@ class Sort(StrEnum):
     MONTH = "month"
     STATUS = "status"
     URGENT = "urgent"
+    # Issue 13: cases whose submitter waits for an answer, then the rest;
+    # cases with news since the viewer last opened them, then the rest.
+    WAITING = "waiting"
+    FRESH = "fresh"
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ class QueueFilters:
     unassigned: bool = False
     received_from: date | None = None
     received_to: date | None = None
+    # Cases whose latest message is the submitter's (nobody answered yet).
+    waiting: bool = False
+    # An account id: the cases with news since that account last opened
+    # them (registry.review.attention).  Only ever the viewer's own id.
+    fresh_for: int | None = None
 
 
 def _code(column: InstrumentedAttribute[str | None], value: str) -> ColumnElement[bool]:
@@ -96,14 +106,30 @@ def _linked(
 
 
 def conditions(
-    filters: QueueFilters, *, frequent: Collection[str] = ()
+    filters: QueueFilters,
+    *,
+    frequent: Collection[str] = (),
+    waiting_among: Collection[int] | None = None,
+    fresh_among: Collection[int] | None = None,
 ) -> list[ColumnElement[bool]]:
     """The WHERE clauses of ``filters`` on ``Report``.
 
     ``frequent`` names the code filters ("violation", "proposal") whose code
     many reports carry, to be tested report by report (see :func:`_linked`).
+    ``waiting_among`` narrows the waiting filter to these report ids (see
+    :func:`registry.review.attention.waiting`); ``fresh_among``, when
+    given, are the news of ``filters.fresh_for`` already read
+    (:func:`registry.review.attention.fresh_ids`).
     """
     found: list[ColumnElement[bool]] = []
+    if filters.waiting:
+        found.append(attention.waiting(waiting_among))
+    if filters.fresh_for is not None:
+        found.append(
+            attention.fresh(filters.fresh_for)
+            if fresh_among is None
+            else attention.among(fresh_among)
+        )
     if filters.status is not None:
         found.append(Report.status == filters.status)
     if filters.urgent:
@@ -157,7 +183,53 @@ ORDERS: dict[Sort, tuple[ColumnElement[Any], ...]] = {
     # Workflow order (new … closed), not the alphabetical order of the codes.
     Sort.STATUS: (_STATUS_RANK, Report.received_on.desc(), Report.id.desc()),
     Sort.URGENT: (Report.urgent.desc(), Report.received_on.desc(), Report.id.desc()),
+    # Waiting cases first, each case tested afresh: callers that know the
+    # snapshot's waiting cases use order_by, which tests only those.
+    Sort.WAITING: (
+        case((attention.waiting(None), 0), else_=1),
+        Report.received_on.desc(),
+        Report.id.desc(),
+    ),
+    # Without a viewer nothing is new to anyone: newest first (order_by
+    # puts the viewer's news first).
+    Sort.FRESH: (Report.received_on.desc(), Report.id.desc()),
 }
+
+
+def _first(condition: ColumnElement[bool]) -> tuple[ColumnElement[Any], ...]:
+    return (case((condition, 0), else_=1), Report.received_on.desc(), Report.id.desc())
+
+
+def order_by(
+    sort: Sort,
+    *,
+    waiting_among: Collection[int] | None = None,
+    fresh_among: Collection[int] | None = None,
+) -> tuple[ColumnElement[Any], ...]:
+    """The ORDER BY of ``sort``; the FRESH order needs the viewer's news (``fresh_among``)."""
+    if sort == Sort.WAITING and waiting_among is not None:
+        return _first(attention.waiting(waiting_among))
+    if sort == Sort.FRESH and fresh_among is not None:
+        return _first(attention.among(fresh_among))
+    return ORDERS[sort]
+
+
+def _blocks(
+    sort: Sort, waiting_among: Collection[int] | None, fresh_among: Collection[int] | None
+) -> list[tuple[ColumnElement[bool], tuple[ColumnElement[Any], ...]]] | None:
+    """The blocks a page of ``sort`` is merged from, or None to sort in one go."""
+    newest = (Report.received_on.desc(), Report.id.desc())
+    if sort == Sort.WAITING:
+        # The snapshot's few candidates, tested afresh, then the others
+        # in the index's order: neither block reads far.
+        first = attention.waiting(waiting_among)
+    elif sort == Sort.FRESH and fresh_among is not None:
+        first = attention.among(fresh_among)
+    else:
+        return _BLOCKS.get(sort)
+    return [(first, newest), (~first, newest)]
+
+
 # Two orders begin with a key no index gives: the workflow rank of the
 # status (a CASE), and, on PostgreSQL, the month with empty months last.
 # Sorting every filtered report for one page costs 20-35 ms at 100,000, so
@@ -179,28 +251,39 @@ BLOCK_DEPTH = 1_000
 
 
 def page_query(
-    filters: QueueFilters, sort: Sort, offset: int, *, frequent: Collection[str] = ()
+    filters: QueueFilters,
+    sort: Sort,
+    offset: int,
+    *,
+    frequent: Collection[str] = (),
+    waiting_among: Collection[int] | None = None,
+    fresh_among: Collection[int] | None = None,
 ) -> Select[int]:
-    """Ids of one page of the filtered queue in ``sort`` order, from ``offset``."""
-    where = conditions(filters, frequent=frequent)
+    """Ids of one page of the filtered queue in ``sort`` order, from ``offset``.
+
+    ``waiting_among`` and ``fresh_among`` are as for :func:`conditions`.
+    """
+    where = conditions(
+        filters, frequent=frequent, waiting_among=waiting_among, fresh_among=fresh_among
+    )
     reach = offset + PAGE_SIZE
-    if sort not in _BLOCKS or reach > BLOCK_DEPTH:
-        return (
-            select(Report.id).where(*where).order_by(*ORDERS[sort]).limit(PAGE_SIZE).offset(offset)
-        )
+    blocks = _blocks(sort, waiting_among, fresh_among)
+    if blocks is None or reach > BLOCK_DEPTH:
+        order = order_by(sort, waiting_among=waiting_among, fresh_among=fresh_among)
+        return select(Report.id).where(*where).order_by(*order).limit(PAGE_SIZE).offset(offset)
     # Only the key the blocks are merged by, so that each block is read from
     # its index alone (SQLite would otherwise look up every row it reads).
-    key = Report.received_on if sort == Sort.STATUS else Report.incident_month
-    blocks = [
+    key = Report.incident_month if sort == Sort.MONTH else Report.received_on
+    parts = [
         select(Report.id, key.label("within"), literal(rank).label("block"))
         .where(block, *where)
         .order_by(*order)
         .limit(reach)
         .subquery()
         .select()
-        for rank, (block, order) in enumerate(_BLOCKS[sort])
+        for rank, (block, order) in enumerate(blocks)
     ]
-    merged = union_all(*blocks).subquery()
+    merged = union_all(*parts).subquery()
     return (
         select(merged.c.id)
         .order_by(merged.c.block, merged.c.within.desc(), merged.c.id.desc())
@@ -238,10 +321,12 @@ def queue_page(
     page: int,
     *,
     frequent: Collection[str] = (),
+    waiting_among: Collection[int] | None = None,
+    fresh_among: Collection[int] | None = None,
 ) -> list[Row[*tuple[Any, ...]]]:
     """One page of the queue (``page`` from 1): the shown columns of each report, and its id.
 
-    ``frequent`` is as for :func:`conditions`.
+    ``frequent``, ``waiting_among`` and ``fresh_among`` are as for :func:`conditions`.
     """
     offset = max(page - 1, 0) * PAGE_SIZE
     # The page's ids first, then their rows, in one statement: the ordering
@@ -249,10 +334,28 @@ def queue_page(
     # which holds every shown column (0011), never from the wide report rows
     # (two public keys each).  The ids' order is the page's order again:
     # every order ends with the id, and its keys are all shown columns.
-    ids = page_query(filters, sort, offset, frequent=frequent).subquery()
+    ids = page_query(
+        filters,
+        sort,
+        offset,
+        frequent=frequent,
+        waiting_among=waiting_among,
+        fresh_among=fresh_among,
+    ).subquery()
+    order = order_by(sort, waiting_among=waiting_among, fresh_among=fresh_among)
     # Plain rows, not ORM objects: the table only reads them, at half the cost.
     return list(
-        db.execute(
-            select(Report.id, *SHOWN).join(ids, ids.c.id == Report.id).order_by(*ORDERS[sort])
-        )
+        db.execute(select(Report.id, *SHOWN).join(ids, ids.c.id == Report.id).order_by(*order))
     )
+
+
+def count_matching(
+    db: Session,
+    filters: QueueFilters,
+    *,
+    waiting_among: Collection[int] | None = None,
+    fresh_among: Collection[int] | None = None,
+) -> int:
+    """How many cases match ``filters`` (by SQL: for filters no snapshot can count)."""
+    where = conditions(filters, waiting_among=waiting_among, fresh_among=fresh_among)
+    return db.scalar(select(func.count()).select_from(Report).where(*where)) or 0

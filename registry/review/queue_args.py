@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -42,6 +42,8 @@ LABELS = {
     "language": _l("Language of the form"),
     "assignee": _l("Assigned to"),
     "urgent": _l("Urgent only"),
+    "waiting": _l("Only cases where the submitter waits for an answer"),
+    "new": _l("Only cases with news since I last opened them"),
     "from": _l("Received from"),
     "to": _l("Received until"),
     "sort": _l("Sort by"),
@@ -52,6 +54,8 @@ SORT_LABELS = {
     Sort.MONTH: _l("Month of incident, latest first"),
     Sort.STATUS: _l("Status (new first)"),
     Sort.URGENT: _l("Urgent first"),
+    Sort.WAITING: _l("Submitter waiting for an answer first"),
+    Sort.FRESH: _l("News since I last opened them first"),
 }
 
 
@@ -121,7 +125,8 @@ def filter_choices(db: Session, lang: str, me: int) -> Choices:
             "violation": choices(db, "violation_types", lang),
             "place": [*choices(db, "places", lang), not_given],
             "unit": [*choices(db, "units", lang), not_given],
-            "proposal": [(p.code, f"{p.code} — {p.title(lang)}") for p in proposals],
+            # Titles in the page's language, not codes (issue 13).
+            "proposal": [(p.code, p.title(lang)) for p in proposals],
             "language": list(fixed.languages),
             "assignee": [fixed.nobody, *people],
             "sort": list(fixed.sorts),
@@ -208,16 +213,18 @@ def parse(args: Mapping[str, str], known: Choices) -> QueueRequest:
     """Check the query string ``args`` against ``known``; never raises on bad input."""
     problems: list[str] = []
     assignee, unassigned = _assignee(args, known, problems)
-    urgent = args.get("urgent", "")
-    if urgent not in ("", "1"):
-        _ignored(problems, "urgent")
+    flags = {}
+    for name in ("urgent", "waiting", "new"):
+        flags[name] = args.get(name, "")
+        if flags[name] not in ("", "1"):
+            _ignored(problems, name)
     first, last = _day(args, "from", problems), _day(args, "to", problems)
     if first and last and first > last:
         problems.append(_("The first day is after the last day, so the dates were ignored."))
         first = last = None
     filters = QueueFilters(
         status=_code(args, "status", known, problems),
-        urgent=urgent == "1",
+        urgent=flags["urgent"] == "1",
         region=_code(args, "region", known, problems),
         violation=_code(args, "violation", known, problems),
         place=_code(args, "place", known, problems),
@@ -228,12 +235,22 @@ def parse(args: Mapping[str, str], known: Choices) -> QueueRequest:
         unassigned=unassigned,
         received_from=first,
         received_to=last,
+        waiting=flags["waiting"] == "1",
+        # Always the viewer's own last visits: no address can ask for
+        # another reviewer's (which would tell who opened what).
+        fresh_for=known.me if flags["new"] == "1" else None,
     )
     sort = _code(args, "sort", known, problems)
     query = args.get("q", "").strip()
     words = query_words(query)
     if len(query.split()) > MAX_WORDS:
-        problems.append(_("Only the first %(count)d words are searched.", count=MAX_WORDS))
+        problems.append(
+            ngettext(
+                "Only the first %(num)d word is searched.",
+                "Only the first %(num)d words are searched.",
+                MAX_WORDS,
+            )
+        )
     # Any text will do: the search looks it up as a public id and starts
     # again from the newest case (and says so) when none has it.
     after = args.get("after", "")[:64]
@@ -264,6 +281,8 @@ def link_args(wanted: QueueRequest, **changes: str | int | None) -> dict[str, st
         "assignee": NONE if f.unassigned else f.assignee,
         "from": f.received_from.isoformat() if f.received_from else None,
         "to": f.received_to.isoformat() if f.received_to else None,
+        "waiting": "1" if f.waiting else None,
+        "new": "1" if f.fresh_for is not None else None,
         "sort": wanted.sort.value if wanted.sort != Sort.NEWEST else None,
     }
     args.update(changes)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
@@ -229,6 +229,8 @@ class StatsSnapshot:
     # Days from receipt to the first reply -> reports answered after so many days.
     reply_days: Mapping[int, int]
     built_at: float
+    # The ids of the waiting reports, for the queue's rows (few, by nature).
+    waiting_ids: frozenset[int] = frozenset()
 
 
 def _conversations(
@@ -279,7 +281,15 @@ def build(engine: Engine, built_at: float) -> StatsSnapshot:
             # A reply dated before the receipt (an import oddity) counts as the same day.
             by_days.setdefault(max((day - received_on).days, 0), []).append(at)
     reply_days = {days: _position_bits(at, len(ids)) for days, at in by_days.items()}
-    return StatsSnapshot(reports, waiting, reply_days, built_at)
+    # The queue counts and filters on the same bitset (registry.review.attention):
+    # a facet of its own, and the few report ids it holds for the rows query.
+    reports = replace(reports, bits={**reports.bits, "waiting": {"1": waiting}})
+    waiting_ids = frozenset(
+        report_id
+        for report_id, (_seq, direction) in latest.items()
+        if direction == Direction.TO_STAFF.value and report_id in position
+    )
+    return StatsSnapshot(reports, waiting, reply_days, built_at, waiting_ids)
 
 
 class StatsIndex(RefreshingIndex[StatsSnapshot]):

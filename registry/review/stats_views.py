@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -160,12 +160,15 @@ def publish() -> ResponseReturnValue:
     except snapshots.TooFewNewCases as refused:
         dbs.rollback()
         flash(
-            _(
+            ngettext(
                 "Not published: since snapshot %(number)d the number of verified cases has "
-                "changed by fewer than %(k)d. Publish again when at least %(k)d more cases "
+                "changed by fewer than %(num)d. Publish again when at least %(num)d more case "
+                "is verified, so that the change cannot be tied to a few people.",
+                "Not published: since snapshot %(number)d the number of verified cases has "
+                "changed by fewer than %(num)d. Publish again when at least %(num)d more cases "
                 "are verified, so that the change cannot be tied to a few people.",
+                k,
                 number=refused.since,
-                k=k,
             )
         )
         return redirect(url_for("team_stats.stats"), code=303)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, flash, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from registry import db
@@ -46,7 +47,11 @@ def _explain(refusal: summaries.SummaryError) -> str:
         )
     if reason == "long":
         return str(
-            _("Please keep the summary to at most %(count)s characters.", count=summaries.TEXT_MAX)
+            ngettext(
+                "Please keep the summary to at most %(num)d character.",
+                "Please keep the summary to at most %(num)d characters.",
+                summaries.TEXT_MAX,
+            )
         )
     messages = {
         "empty": lambda: _("Please write the summary."),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from datetime import UTC, datetime
-from functools import partial
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from functools import lru_cache, partial
+from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,11 +20,15 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2.runtime import Context
+from jinja2.utils import pass_context
 from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
 
-from registry import audit, db, runtime
+from registry import audit, db
 from registry.attachments.downloads import (
     PREVIEW_CSP,
     content_disposition,
@@ -33,6 +38,8 @@ from registry.attachments.downloads import (
 from registry.attachments.service import AttachmentRejected, AttachmentView, FileDamaged
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import blob_store
+from registry.auditlog import page as log_page
+from registry.auditlog.labels import ACTOR_LABELS, action_label
 from registry.auth import loader
 from registry.models import Report
 from registry.records import messages as case_messages
@@ -40,29 +47,59 @@ from registry.records.access import NoAccess, data_key_for, find_report, holders
 from registry.records.integrity import Damage, record_damage
 from registry.records.vocabulary import QUESTIONS
 from registry.reforms import service as reforms
-from registry.review import links, queue_args, search, service
-from registry.review.facets import FacetIndex
+from registry.review import attention, links, queue_args, search, service
 from registry.review.forms import CodingForm, MappingForm, ReplyForm
-from registry.review.queue import PAGE_SIZE, queue_page
+from registry.review.queue import PAGE_SIZE, count_matching, queue_page
+from registry.review.stats_views import _stats_index
 from registry.taxonomy.service import choices, titles
 from registry.web.forms import options
 from registry.web.i18n import current_language
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
+
+@lru_cache(maxsize=4096)
+def _day(day: date, locale: str) -> str:
+    return str(format_date(day, "medium"))
+
+
+@lru_cache(maxsize=4096)
+def _month(month: str, locale: str) -> str:
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        return month  # not "YYYY-MM": shown as stored
+    return str(format_date(first, "LLLL y"))
+
+
+# WHY these may be kept per worker: a day or a month and its words in one
+# language, nothing about a case or a person; the queue shows 50 of each
+# per page, which Babel would otherwise format afresh every time.
+# The language comes from the render's context (one lookup per page, not
+# one Babel context lookup per row).
+@bp.app_template_filter("staff_day")
+@pass_context
+def staff_day(context: Context, day: date) -> str:
+    """A day in the page's language ("4 Mar 2025"), for staff pages."""
+    return _day(day, context.get("current_language") or str(get_locale()))
+
+
+@bp.app_template_filter("staff_month")
+@pass_context
+def staff_month(context: Context, month: str | None) -> str:
+    """A month of incident ("YYYY-MM") in the page's language ("August 2020"); "—" if none."""
+    return _month(month, context.get("current_language") or str(get_locale())) if month else "—"
+
+
+def month_title(month: str) -> str:
+    """A "YYYY-MM" month in the request's language, outside a template."""
+    return _month(month, str(get_locale()))
+
+
 # open_for_staff or open_preview: (db, report, data key, file id, store).
 FileOpener = Callable[
     [Session, Report, bytes, str, BlobStore], tuple[AttachmentView, Generator[bytes, None, None]]
 ]
-
-
-def _facet_index() -> FacetIndex:
-    """This worker's index of facet counts (plain codes only, never search text)."""
-    kept = current_app.extensions
-    if "registry.queue-facets" not in kept:
-        kept["registry.queue-facets"] = FacetIndex(runtime.config().queue_counts_seconds)
-    index: FacetIndex = kept["registry.queue-facets"]
-    return index
 
 
 @bp.get("/")
@@ -71,6 +108,21 @@ def queue() -> str:
     dbs, lang = db.session(), current_language()
     known = queue_args.filter_choices(dbs, lang, current_user.id)
     wanted = queue_args.parse(request.args, known)
+    # The statistics page's snapshot (registry.review.stats): the queue's
+    # facet bitsets plus the cases waiting on their submitter, from one
+    # scan per worker for both pages.
+    stats = _stats_index().snapshot(db.engine())
+    snapshot = stats.reports
+    counts = snapshot.counts(replace(wanted.filters, fresh_for=None))
+    # "News since I last opened it" is the viewer's own, so no shared
+    # snapshot holds it: one query lists the viewer's cases with news (few),
+    # which then serve the marks, the count, the filter and the order.
+    fresh = attention.fresh_ids(dbs, current_user.id)
+    total = counts.total
+    if wanted.filters.fresh_for is not None:
+        total = count_matching(
+            dbs, wanted.filters, waiting_among=stats.waiting_ids, fresh_among=fresh
+        )
     found = None
     if wanted.words:
         found = search.search(
@@ -82,18 +134,30 @@ def queue() -> str:
             after=wanted.after,
         )
         dbs.commit()  # the audit event: cases were opened to search them
-    snapshot = _facet_index().snapshot(db.engine())
-    reports: Sequence[object]  # Report objects (search) or plain rows (queue)
+    reports: Sequence[Any]  # Report objects (search) or plain rows (queue)
     if found:
         reports = found.matches
     else:
         frequent = snapshot.frequent(wanted.filters, wanted.page * PAGE_SIZE)
-        reports = queue_page(dbs, wanted.filters, wanted.sort, wanted.page, frequent=frequent)
+        reports = queue_page(
+            dbs,
+            wanted.filters,
+            wanted.sort,
+            wanted.page,
+            frequent=frequent,
+            waiting_among=stats.waiting_ids,
+            fresh_among=fresh,
+        )
     return render_template(
         "staff/review/queue.html",
         wanted=wanted,
         known=known,
-        counts=snapshot.counts(wanted.filters),
+        counts=counts,
+        # The facet counts leave "new since my last visit" out (see above).
+        counts_apply=wanted.filters.fresh_for is None,
+        total=total,
+        fresh=fresh,
+        waiting=attention.waiting_marks(dbs, [r.id for r in reports]),
         found=found,
         reports=reports,
         link=partial(queue_args.link_args, wanted),
@@ -111,9 +175,12 @@ def _active_proposals() -> list[reforms.ActiveProposal]:
 def _mapping_form() -> MappingForm:
     form = MappingForm()
     lang = current_language()
-    form.proposal.choices = options(
-        (p.code, f"{p.code} — {p.title(lang)}") for p in _active_proposals()
-    )
+    # Titles in the page's language, grouped by reform block (issue 13):
+    # the catalogue's order, so a block's proposals sit together.
+    form.proposal.choices = [
+        SelectChoice(p.code, p.title(lang), optgroup=p.block_title(lang))
+        for p in _active_proposals()
+    ]
     return form
 
 
@@ -176,7 +243,45 @@ def coding(public_id: str) -> str:
         data_key_for(dbs, report, current_user.id, loader.private_key())
     except NoAccess:
         abort(404)
-    return render_template("staff/review/coding.html", report=report, coding=_coding_form(report))
+    form = _coding_form(report)
+    # A month picker where the browser has one (type="month" sends YYYY-MM);
+    # elsewhere a text box, so the hint shows the form with a month named in
+    # the page's language rather than the letters "YYYY-MM".
+    form.incident_month.description = _(
+        "Year and month, for example %(digits)s for %(month)s. "
+        "Leave it empty when it is not known.",
+        digits="2020-08",
+        month=month_title("2020-08"),
+    )
+    return render_template("staff/review/coding.html", report=report, coding=form)
+
+
+@bp.get("/case/<public_id>/history")
+def history(public_id: str) -> str:
+    """The audit events of one case, for those who hold its key (the whole log is admin-only).
+
+    A page of its own, linked from the case page: the case page stays one
+    read of the case, and the history is read (and audited) when wanted.
+    """
+    dbs = db.session()
+    try:
+        report = find_report(dbs, public_id)
+        # The same test as opening the case: a key wrap that opens with this
+        # person's key, checked cryptographically, not a role (promise 6).
+        data_key_for(dbs, report, current_user.id, loader.private_key())
+    except NoAccess:
+        abort(404)
+    page = log_page.clamp_page(request.args.get("page", 1, type=int))
+    listing = log_page.case_history(dbs, report.public_id, current_user.id, page)
+    dbs.commit()
+    return render_template(
+        "staff/review/history.html",
+        public_id=report.public_id,
+        listing=listing,
+        action_label=action_label,
+        actor_labels=ACTOR_LABELS,
+        submitter=audit.SUBMITTER,
+    )
 
 
 @bp.get("/case/<public_id>")

@@ -108,8 +108,8 @@ def test_optional_codes_can_be_cleared(app: Flask, staff: StaffActions, reviewer
         ({"unit": "aliens"}, "Please choose a service or unit from the list."),
         ({"region": "atlantis"}, "Please choose a region."),
         ({"region": ""}, "Please choose a region."),
-        ({"incident_month": "2021-13"}, "Please write the month of the incident as YYYY-MM"),
-        ({"incident_month": "March 2021"}, "Please write the month of the incident as YYYY-MM"),
+        ({"incident_month": "2021-13"}, "the month of the incident as year and month"),
+        ({"incident_month": "March 2021"}, "the month of the incident as year and month"),
     ],
 )
 def test_every_code_is_checked_and_nothing_changes(

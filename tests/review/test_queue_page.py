@@ -166,6 +166,8 @@ def test_the_form_works_without_javascript(
         "from",
         "to",
         "urgent",
+        "waiting",  # issue 13: a submitter waits for an answer
+        "new",  # issue 13: news since I last opened the case
         "sort",
     }
     # Every control has a label pointing at it.
