@@ -71,6 +71,7 @@ def load_catalogue(db: Session, path: Path = DATA_FILE) -> int:
         # Parents must exist before children reference them.
         db.flush()
     _ACTIVE.clear()
+    _TITLES.clear()
     return count
 
 
@@ -167,6 +168,25 @@ def active_proposals(db: Session) -> list[ActiveProposal]:
     ]
     _ACTIVE[key] = (time.monotonic(), found)
     return found
+
+
+# Every proposal's titles, retired ones too (the queue filters cases by any
+# proposal they were mapped to): kept like the active ones above.
+_TITLES: dict[str, tuple[float, list[tuple[str, dict[str, str]]]]] = {}
+
+
+def proposal_titles(db: Session, lang: str) -> list[tuple[str, str]]:
+    """``(code, title in lang)`` of every proposal, by code."""
+    key = str(db.get_bind().engine.url)
+    cached = _TITLES.get(key)
+    if cached is None or time.monotonic() - cached[0] >= ACTIVE_CACHE_SECONDS:
+        rows = db.scalars(select(ReformProposal).order_by(ReformProposal.code))
+        cached = (
+            time.monotonic(),
+            [(row.code, {code: row.title(code) for code in ("be", "ru", "en")}) for row in rows],
+        )
+        _TITLES[key] = cached
+    return [(code, titles.get(lang) or titles["be"]) for code, titles in cached[1]]
 
 
 def map_case(

@@ -326,6 +326,9 @@ def queue_page(
 ) -> list[Row[*tuple[Any, ...]]]:
     """One page of the queue (``page`` from 1): the shown columns of each report, and its id.
 
+    Each row also says whether its case ``waiting`` for an answer, tested
+    afresh (:func:`registry.review.attention.waiting_column`).
+
     ``frequent``, ``waiting_among`` and ``fresh_among`` are as for :func:`conditions`.
     """
     offset = max(page - 1, 0) * PAGE_SIZE
@@ -345,7 +348,11 @@ def queue_page(
     order = order_by(sort, waiting_among=waiting_among, fresh_among=fresh_among)
     # Plain rows, not ORM objects: the table only reads them, at half the cost.
     return list(
-        db.execute(select(Report.id, *SHOWN).join(ids, ids.c.id == Report.id).order_by(*order))
+        db.execute(
+            select(Report.id, *SHOWN, attention.waiting_column())
+            .join(ids, ids.c.id == Report.id)
+            .order_by(*order)
+        )
     )
 
 

@@ -23,7 +23,8 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.models import KEY_HOLDER_ROLES, Account, ReformProposal, Status
+from registry.models import KEY_HOLDER_ROLES, Account, Status
+from registry.reforms.service import proposal_titles
 from registry.review.queue import NONE, QueueFilters, Sort
 from registry.review.search import MAX_WORDS, query_words
 from registry.taxonomy.service import choices
@@ -117,7 +118,6 @@ def filter_choices(db: Session, lang: str, me: int) -> Choices:
         .order_by(Account.email)
     )
     people = [(str(i), _("%(email)s (you)", email=e) if i == me else e) for i, e in staff]
-    proposals = db.scalars(select(ReformProposal).order_by(ReformProposal.code))
     return Choices(
         {
             "status": list(fixed.statuses),
@@ -126,7 +126,7 @@ def filter_choices(db: Session, lang: str, me: int) -> Choices:
             "place": [*choices(db, "places", lang), not_given],
             "unit": [*choices(db, "units", lang), not_given],
             # Titles in the page's language, not codes (issue 13).
-            "proposal": [(p.code, p.title(lang)) for p in proposals],
+            "proposal": proposal_titles(db, lang),
             "language": list(fixed.languages),
             "assignee": [fixed.nobody, *people],
             "sort": list(fixed.sorts),

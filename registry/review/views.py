@@ -137,6 +137,7 @@ def queue() -> str:
     reports: Sequence[Any]  # Report objects (search) or plain rows (queue)
     if found:
         reports = found.matches
+        waiting = attention.waiting_marks(dbs, [report.id for report in found.matches])
     else:
         frequent = snapshot.frequent(wanted.filters, wanted.page * PAGE_SIZE)
         reports = queue_page(
@@ -148,6 +149,8 @@ def queue() -> str:
             waiting_among=stats.waiting_ids,
             fresh_among=fresh,
         )
+        # The rows carry their own mark, tested afresh (queue.queue_page).
+        waiting = frozenset(row.id for row in reports if row.waiting)
     return render_template(
         "staff/review/queue.html",
         wanted=wanted,
@@ -157,7 +160,7 @@ def queue() -> str:
         counts_apply=wanted.filters.fresh_for is None,
         total=total,
         fresh=fresh,
-        waiting=attention.waiting_marks(dbs, [r.id for r in reports]),
+        waiting=waiting,
         found=found,
         reports=reports,
         link=partial(queue_args.link_args, wanted),

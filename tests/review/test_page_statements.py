@@ -194,3 +194,22 @@ def test_a_queue_page_is_one_statement(app: Flask) -> None:
                     rows = queue_page(session, filters, sort, 2)
                 assert len(rows) == 10, (sort, filters)
                 assert len(seen) == 1, (sort, filters, seen)
+
+
+def test_the_queue_page_asks_four_statements(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    """Who is asking (1), the staff for the assignee filter (1), the viewer's
+    cases with news (1), the page's rows with their waiting marks (1); the
+    counts come from the worker's snapshot, the vocabularies and proposal
+    titles from what the worker keeps."""
+    reviewer = staff.create("queue-counted@example.org")
+    for _ in range(3):
+        submit_and_locate(app, app.test_client())
+    staff.login(client, reviewer)
+    assert client.get("/review/").status_code == 200  # warms the worker's snapshot
+    with recorded(_engine(app)) as seen:
+        page = client.get("/review/")
+    assert page.status_code == 200
+    statements = [sql for sql in seen if sql != COMMIT]
+    assert len(statements) <= 4, "\n".join(statements)
