@@ -68,6 +68,7 @@ from registry.keyring.rewrap_files import (
     load_rewrapped,
     rewrap_offline,
 )
+from registry.keyring.watch import EscrowKey
 
 
 @click.command("recover")
@@ -154,15 +155,20 @@ def escrow_recover(
         sys.exit(1)
 
 
+def _installed_or_exit(keys_dir: Path) -> EscrowKey:
+    """The installed escrow key; one line and exit 1 when there is none."""
+    try:
+        return installed_escrow(keys_dir)
+    except NoEscrow:
+        click.echo("No escrow key is installed (registry escrow create).", err=True)
+        sys.exit(1)
+
+
 @click.command("status")
 def escrow_status_command() -> None:
     """How many reports lack a wrap to the current escrow key, and what they depend on."""
     cfg = config_or_exit()
-    try:
-        current = installed_escrow(cfg.keys_dir)
-    except NoEscrow:
-        click.echo("No escrow key is installed (registry escrow create).", err=True)
-        sys.exit(1)
+    current = _installed_or_exit(cfg.keys_dir)
     app = create_app(cfg)
     with app.app_context():
         status = escrow_status(db.session(), current.fingerprint)
@@ -189,11 +195,7 @@ def escrow_status_command() -> None:
 def escrow_rotate(out: Path, passphrase_file: TextIO | None) -> None:
     """Replace the escrow key; the old one stays needed until status says otherwise."""
     cfg = config_or_exit()
-    try:
-        old = installed_escrow(cfg.keys_dir)
-    except NoEscrow:
-        click.echo("No escrow key is installed (registry escrow create).", err=True)
-        sys.exit(1)
+    old = _installed_or_exit(cfg.keys_dir)
     passphrase = new_passphrase(passphrase_file, prompt="New escrow passphrase")
     if out.exists():
         click.echo(f"{out} exists; refusing to overwrite it.", err=True)
@@ -290,11 +292,7 @@ def escrow_export_wraps(email: str | None, to_escrow: bool, everything: bool, ou
     cfg = config_or_exit()
     current = None
     if to_escrow:
-        try:
-            current = installed_escrow(cfg.keys_dir)
-        except NoEscrow:
-            click.echo("No escrow key is installed (registry escrow create).", err=True)
-            sys.exit(1)
+        current = _installed_or_exit(cfg.keys_dir)
     app = create_app(cfg)
     export: WrapsExport | None = None
     problem = ""
