@@ -30,7 +30,15 @@ run: install
 	bot=$$!; trap 'kill $$bot 2>/dev/null; wait $$bot' EXIT INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py registry.wsgi:app
 
-test: install
+# axe-core for the browser tests' accessibility audit (tests/e2e/test_every_page.py),
+# exactly as pinned in package-lock.json.
+AXE = node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(AXE)
+
+test: install $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
