@@ -27,6 +27,7 @@ from registry.models.reports import (
     SealedField,
     Status,
 )
+from registry.models.retention import Notice, RetentionHold
 from registry.models.throttle import LoginThrottle
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "LoginThrottle",
     "Message",
     "Note",
+    "Notice",
     "Partner",
     "RecoveryCode",
     "ReformBlock",
@@ -55,6 +57,7 @@ __all__ = [
     "ReportFlag",
     "ReportLink",
     "ReportViolation",
+    "RetentionHold",
     "Role",
     "SealedField",
     "SnapshotSummary",

@@ -56,6 +56,11 @@ class Account(Base):
     # Removed people keep their row so audit events still name an account;
     # the row holds no key material after removal.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Opted in on /staff/account to a quiet e-mail notice of new activity
+    # (registry.notices), written in ``notice_language`` (the page's
+    # language when they opted in).
+    notify_by_email: Mapped[bool] = mapped_column(default=False)
+    notice_language: Mapped[str | None] = mapped_column(String(5))
 
     @property
     def is_active(self) -> bool:

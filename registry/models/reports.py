@@ -91,6 +91,13 @@ class Report(Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     # Set when the case is closed: a code from the "dispositions" vocabulary.
     disposition: Mapped[str | None] = mapped_column(String(32))
+    # The day the case was last closed (NULL while open): retention counts
+    # from it (registry.retention).  Day only, like every other plain date.
+    closed_on: Mapped[date | None]
+    # The day the retention job deleted the case's sealed content, keeping
+    # only the plain codes published statistics need (REGISTRY_RETENTION_KEEP
+    # = "codes"); NULL while the content is kept.
+    purged_on: Mapped[date | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     region: Mapped[str] = mapped_column(String(32))
     # Coarse codes for triage; exact place, names and descriptions are sealed.

@@ -7,6 +7,8 @@ either; every change is an audit event, in the caller's transaction.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -60,7 +62,15 @@ def set_status(
             raise TriageError("disposition")
     else:
         disposition = None
+    was_closed = report.status == Status.CLOSED.value
     report.status, report.disposition = status, disposition
+    # Retention counts from the day the case was closed (registry.retention);
+    # a changed disposition on a closed case does not restart the clock, a
+    # reopened case has none.
+    if status != Status.CLOSED.value:
+        report.closed_on = None
+    elif not was_closed or report.closed_on is None:
+        report.closed_on = date.today()
     audit.record(
         db,
         actor=_actor(account_id),
