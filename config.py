@@ -94,6 +94,16 @@ _HTTP_URL = re.compile(r"https?://[^\x00-\x20\x7f/?#]+(?:/[^\x00-\x20\x7f]*)?")
 # A Bot API token: the bot's numeric id, a colon, then the secret part.
 _BOT_TOKEN = re.compile(r"(?:[0-9]{1,20}:[A-Za-z0-9_-]{20,100})?")
 _ONION = re.compile(r"(?:(?:[a-z0-9-]+\.)+onion)?", re.IGNORECASE)
+# Retention periods by disposition: "code=months,code=months" (or empty).
+_RETENTION_RULES = re.compile(
+    r"(?:[a-z][a-z0-9-]{0,31}=[0-9]{1,4}(?:,[a-z][a-z0-9-]{0,31}=[0-9]{1,4})*)?"
+)
+_KEEP = re.compile(r"codes|nothing")
+_SMTP_SECURITY = re.compile(r"starttls|tls|none")
+_SMTP_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])?")
+_SMTP_USER = re.compile(r"[^\x00-\x20\x7f]{0,254}")
+_SMTP_PASSWORD = re.compile(r"[^\x00-\x1f\x7f]{0,1024}")
+_MAIL_ADDRESS = re.compile(r"[^\x00-\x20\x7f@<>]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})")
 # Argon2's own bounds (registry.crypto.Argon2Params; RFC 9106 §3.1): 8 KiB
 # per lane (the escrow file uses 4 lanes), at most 4 GiB and 64 passes.
 _ARGON2_MAX_KIB = 4 * 1024 * 1024
@@ -254,6 +264,66 @@ class Config:
     telegram_upload_bytes_per_hour: int = field(default=200 * 1024 * 1024, metadata=_rule(ge=1))
     # A conversation silent for this long is forgotten (nothing stored).
     telegram_idle_minutes: int = field(default=30, metadata=_rule(ge=1, le=24 * 60))
+    # Retention (registry.retention, README "Retention").  The sealed content
+    # of a closed case is deleted this many months after the day it was
+    # closed, unless a coordinator holds it; WHY a deadline at all: what the
+    # registry keeps longer than it needs can be seized (docs/threat-model.md).
+    retention_closed_months: int = field(default=24, metadata=_rule(ge=1, le=1200))
+    # Shorter (or longer) periods by disposition, "code=months" separated by
+    # commas; codes come from the dispositions vocabulary (checked at start).
+    retention_by_disposition: str = field(
+        default="duplicate=3,outside-scope=3",
+        metadata=_rule(
+            pattern=_RETENTION_RULES,
+            expected="disposition=months pairs separated by commas, such as "
+            "duplicate=3,outside-scope=6, or empty",
+        ),
+    )
+    # What a deleted case leaves behind: "codes" keeps the plain row (codes,
+    # region, month, status) that published statistics count; "nothing"
+    # deletes the row too.
+    retention_keep: str = field(
+        default="codes",
+        metadata=_rule(pattern=_KEEP, expected='"codes" or "nothing"'),
+    )
+    # Quiet e-mail notices (registry.notices): at most one per person per
+    # this many hours, whatever the activity.
+    notice_every_hours: int = field(default=6, metadata=_rule(ge=1, le=24 * 30))
+    # The mail server notices go through; an empty host sends none (the
+    # account page then does not offer them).
+    smtp_host: str = field(
+        default="",
+        metadata=_rule(
+            pattern=_SMTP_HOST,
+            expected="a host name or [IP address] such as mail.example.org, or empty",
+        ),
+    )
+    smtp_port: int = field(default=587, metadata=_rule(ge=1, le=65535))
+    # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a
+    # relay on the same machine only).
+    smtp_security: str = field(
+        default="starttls",
+        metadata=_rule(pattern=_SMTP_SECURITY, expected='"starttls", "tls" or "none"'),
+    )
+    smtp_user: str = field(
+        default="",
+        metadata=_rule(pattern=_SMTP_USER, expected="a user name without spaces, or empty"),
+    )
+    smtp_password: str = field(
+        default="",
+        metadata=_rule(
+            pattern=_SMTP_PASSWORD, expected="a password without control characters", secret=True
+        ),
+    )
+    smtp_from: str = field(
+        default="sviedka@localhost",
+        metadata=_rule(pattern=_MAIL_ADDRESS, expected="an address such as registry@example.org"),
+    )
+    # A mail server that does not answer within this is a failed delivery,
+    # retried later with backoff; intake and triage never wait for it.
+    smtp_timeout_seconds: float = field(default=10.0, metadata=_rule(gt=0, le=600))
+    # How often the background loop of ``make run`` runs ``registry maintain``.
+    maintain_every_seconds: int = field(default=300, metadata=_rule(ge=10, le=_DAY))
     # Serving (registry.serving.worker).  A request's head, and a body of at
     # most 16 KiB, are gathered by the event loop without a thread; the head
     # must be complete within ``head_timeout_seconds`` or the connection is

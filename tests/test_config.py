@@ -65,6 +65,14 @@ VALID_TEXT: dict[str, st.SearchStrategy[str]] = {
     "telegram_api_url": st.from_regex(
         r"https?://[a-z0-9.-]{1,30}(:[0-9]{1,5})?(/[a-z0-9._~-]{1,10}){0,3}", fullmatch=True
     ),
+    "retention_by_disposition": st.just("")
+    | _whole(r"[a-z][a-z0-9-]{0,10}=[0-9]{1,4}(,[a-z][a-z0-9-]{0,10}=[0-9]{1,4}){0,3}"),
+    "retention_keep": st.sampled_from(["codes", "nothing"]),
+    "smtp_host": st.just("") | _whole(r"[a-z0-9]([a-z0-9.-]{0,30})") | st.just("[::1]"),
+    "smtp_security": st.sampled_from(["starttls", "tls", "none"]),
+    "smtp_user": _whole(r"[!-~]{0,40}"),
+    "smtp_password": _whole(r"([!-~]([ -~]{0,40}[!-~])?)?"),
+    "smtp_from": _whole(r"[a-z0-9._+-]{1,20}@[a-z0-9]([a-z0-9.-]{0,20})"),
 }
 # Invalid text: anything that does not have the form the setting needs.
 INVALID_TEXT: dict[str, st.SearchStrategy[str]] = {
@@ -89,8 +97,23 @@ INVALID_TEXT: dict[str, st.SearchStrategy[str]] = {
         lambda s: not s.strip().startswith(("http://", "https://"))
     )
     | st.sampled_from(["http://", "https://", "https:// a", "api.telegram.org"]),
+    "retention_by_disposition": st.sampled_from(
+        ["duplicate", "duplicate=", "duplicate=x", "=3", "duplicate=3,", "a=1;b=2", "Dup=3"]
+    ),
+    "retention_keep": st.text(min_size=1).filter(lambda s: s.strip() not in ("codes", "nothing")),
+    "smtp_host": st.sampled_from(["mail example.org", "-mail", "mail/x", "[zz]", "a@b"]),
+    "smtp_security": st.text(min_size=1).filter(
+        lambda s: s.strip() not in ("starttls", "tls", "none")
+    ),
+    "smtp_user": st.sampled_from(["a b", "user\x00", "x\ty"]),
+    "smtp_password": st.sampled_from(["a\x00b", "pass\x7f", "a\nb"]),
+    "smtp_from": st.sampled_from(
+        ["", "registry", "a@", "@example.org", "a b@example.org", "a@b c"]
+    ),
 }
 SPACE = st.text(alphabet=" \t\n", max_size=2)
+# An invalid value of a secret setting whose every rendering differs from "x".
+INVALID_EXAMPLE = {"smtp_password": "x\x00"}
 
 
 def _bounds(rule: Rule) -> tuple[float | None, float | None]:
@@ -209,7 +232,7 @@ def test_an_invalid_value_names_exactly_its_variable(name: str, data: st.DataObj
     assert "\n" not in message
     if rules()[name].secret:
         # The same sentence whatever the value: nothing of a password leaks.
-        assert message == str(_error({variable(name): "x"}))
+        assert message == str(_error({variable(name): INVALID_EXAMPLE.get(name, "x")}))
     else:
         assert "must be" in message
 
