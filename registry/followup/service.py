@@ -151,8 +151,12 @@ def new_replies(messages: Sequence[MessageView]) -> set[int]:
 
 
 def report_for_session(db: Session, public_id: str) -> Report | None:
-    """The report of a follow-up session, unless it was withdrawn since."""
-    return db.scalars(select(Report).where(Report.public_id == public_id)).first()
+    """The report of a follow-up session, unless it was withdrawn or purged since."""
+    # A purged case (registry.retention) keeps only plain codes: its session
+    # ends as if the report were gone, as its receipt now finds nothing.
+    return db.scalars(
+        select(Report).where(Report.public_id == public_id, Report.purged_on.is_(None))
+    ).first()
 
 
 def update_consents(report: Report, *, contact: str, publish: bool, refer: bool) -> None:

@@ -231,10 +231,12 @@ def _report_ids(db: Session) -> tuple[list[tuple[int, str]], bool]:
     """
     found: dict[int, str] = {}
     incomplete = False
+    # Cases whose sealed content retention deleted have nothing to recover.
+    rows = select(Report.id, Report.public_id).where(Report.purged_on.is_(None))
     for query in (
-        select(Report.id, Report.public_id),
-        select(Report.id, Report.public_id).order_by(Report.public_id),
-        select(Report.id, Report.public_id).order_by(Report.public_id.desc()),
+        rows,
+        rows.order_by(Report.public_id),
+        rows.order_by(Report.public_id.desc()),
     ):
         try:
             for report_id, public_id in db.execute(query):
@@ -260,7 +262,8 @@ def _named_in_audit(db: Session) -> list[str]:
         )
         for ref, action in rows:
             if ref is not None:
-                (withdrawn if action == "report.withdrawn" else named).add(ref)
+                gone = action in ("report.withdrawn", "case.purged")
+                (withdrawn if gone else named).add(ref)
     except DatabaseError:
         db.rollback()
     return sorted(named - withdrawn)

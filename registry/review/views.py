@@ -28,7 +28,7 @@ from jinja2.utils import pass_context
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
-from registry import audit, db
+from registry import audit, db, runtime
 from registry.attachments.downloads import (
     PREVIEW_CSP,
     content_disposition,
@@ -47,6 +47,9 @@ from registry.records.access import NoAccess, data_key_for, find_report, holders
 from registry.records.integrity import Damage, record_damage
 from registry.records.vocabulary import QUESTIONS
 from registry.reforms import service as reforms
+from registry.retention import status as retention_status
+from registry.retention.forms import HoldForm
+from registry.retention.rules import Rules
 from registry.review import attention, links, queue_args, search, service
 from registry.review.forms import CodingForm, MappingForm, ReplyForm
 from registry.review.queue import PAGE_SIZE, count_matching, queue_page
@@ -177,14 +180,28 @@ def _active_proposals() -> list[reforms.ActiveProposal]:
 
 def _mapping_form() -> MappingForm:
     form = MappingForm()
-    lang = current_language()
-    # Titles in the page's language, grouped by reform block (issue 13):
-    # the catalogue's order, so a block's proposals sit together.
-    form.proposal.choices = [
-        SelectChoice(p.code, p.title(lang), optgroup=p.block_title(lang))
-        for p in _active_proposals()
-    ]
+    form.proposal.choices = _proposal_choices(current_language())
     return form
+
+
+# The proposal choices per language, made once per list of active proposals
+# (kept per worker by the service): the same list object on every page
+# lets the select reuse its rendering (forms.RememberingSelect).
+_PROPOSAL_CHOICES: dict[str, tuple[object, list[SelectChoice]]] = {}
+
+
+def _proposal_choices(lang: str) -> list[SelectChoice]:
+    proposals = _active_proposals()
+    kept = _PROPOSAL_CHOICES.get(lang)
+    if kept is None or kept[0] is not proposals:
+        # Titles in the page's language, grouped by reform block (issue 13):
+        # the catalogue's order, so a block's proposals sit together.
+        choices = [
+            SelectChoice(p.code, p.title(lang), optgroup=p.block_title(lang)) for p in proposals
+        ]
+        kept = (proposals, choices)
+        _PROPOSAL_CHOICES[lang] = kept
+    return kept[1]
 
 
 def _coding_form(report: Report) -> CodingForm:
@@ -210,9 +227,10 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
     try:
         case = service.open_case(dbs, public_id, current_user.id, loader.private_key())
     except NoAccess:
-        abort(404)
+        return _purged_or_404(public_id)
     dbs.commit()
     holders, others = holders_and_others(dbs, case.report)
+    today = datetime.now(UTC).date()
     return render_template(
         "staff/review/case.html",
         case=case,
@@ -229,6 +247,33 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in _active_proposals()},
         links=links.links_of(dbs, case.report, current_user.id),
+        retention=retention_status.state_of(dbs, case.report, _retention_rules(), today),
+        hold_form=HoldForm(formdata=None),
+        today=today,
+    )
+
+
+def _retention_rules() -> Rules:
+    return Rules.from_config(runtime.config())
+
+
+def _purged_or_404(public_id: str) -> str:
+    """The page of a case whose sealed content retention deleted; else 404.
+
+    WHY any staff member may see it: it shows the plain row the queue shows
+    everyone anyway (no key opens anything any more); a case that is not
+    purged and cannot be opened stays a 404, as before.
+    """
+    dbs, lang = db.session(), current_language()
+    report = retention_status.purged_report(dbs, public_id)
+    if report is None:
+        abort(404)
+    return render_template(
+        "staff/retention/purged.html",
+        report=report,
+        region_titles=titles(dbs, "regions", lang),
+        violation_titles=titles(dbs, "violation_types", lang),
+        disposition_titles=titles(dbs, "dispositions", lang),
     )
 
 
