@@ -1,7 +1,8 @@
 """The logged-in person's own account page (``/staff/account``).
 
-Change the password, get new recovery codes, log out everywhere.  Each
-POST checks its form, calls one service function, commits.
+Change the password, get new recovery codes, log out everywhere, choose
+quiet e-mail notices.  Each POST checks its form, calls one service
+function, commits.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from registry.auth.forms import ChangePasswordForm, NewCodesForm
 from registry.auth.service import WeakPassword
 from registry.auth.views import PASSWORD_MESSAGES, clear_browser, render_codes
 from registry.models import StaffSession
+from registry.notices.choice import choose_notices, may_opt_in
+from registry.notices.forms import NoticesForm
 from registry.web.extensions import limiter
+from registry.web.i18n import current_language
 
 bp = Blueprint("account", __name__, url_prefix="/staff/account")
 
@@ -39,6 +43,7 @@ def _page(
     sessions = dbs.scalar(
         select(func.count()).select_from(StaffSession).where(StaffSession.account_id == account.id)
     )
+    cfg = runtime.config()
     return render_template(
         "staff/auth/account.html",
         account=account,
@@ -47,6 +52,12 @@ def _page(
         unused_codes=recovery.unused_count(dbs, account.id),
         code_count=recovery.CODE_COUNT,
         sessions=sessions,
+        notices_form=NoticesForm(formdata=None, notify=account.notify_by_email),
+        # Offered only when the operator set up a mail server, and only to
+        # people who hold keys (registry.notices.choice.may_opt_in).
+        mail_set_up=bool(cfg.smtp_host),
+        notices_for_role=may_opt_in(account),
+        notice_hours=cfg.notice_every_hours,
     ), status
 
 
@@ -115,3 +126,17 @@ def end_sessions() -> ResponseReturnValue:
     dbs.commit()
     # No message: Clear-Site-Data drops the cookie a flashed message would travel in.
     return clear_browser(redirect(url_for("auth.login"), code=303))
+
+
+@bp.post("/notices")
+def notices() -> ResponseReturnValue:
+    """Turn quiet e-mail notices on (in this page's language) or off."""
+    form, dbs = NoticesForm(), db.session()
+    account = loader.live_session().account
+    if not form.validate_on_submit() or not runtime.config().smtp_host or not may_opt_in(account):
+        abort(400)
+    wanted = bool(form.notify.data)
+    choose_notices(dbs, account, wanted=wanted, language=current_language())
+    dbs.commit()
+    flash(_("E-mail notices are on.") if wanted else _("E-mail notices are off."))
+    return redirect(url_for("account.index", _anchor="notices"), code=303)

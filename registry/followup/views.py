@@ -17,6 +17,7 @@ from registry.errors import keeps_text_on_expired_token, keeps_text_on_outage, s
 from registry.followup import cookie, service
 from registry.followup.forms import ConsentForm, FilesForm, MessageForm, ReceiptForm, WithdrawForm
 from registry.models import Direction, Report
+from registry.notices.activity import note_case_holders
 from registry.records import messages as case_messages
 from registry.serving.slots import Busy
 from registry.web.extensions import limiter
@@ -174,6 +175,7 @@ def message() -> ResponseReturnValue:
         today=datetime.now(UTC).date(),
         signing_seed=session.signing_seed,
     )
+    note_case_holders(dbs, report.id)
     dbs.commit()
     return redirect(url_for("followup.case", sent=1), code=303)
 

@@ -39,6 +39,7 @@ from registry.models import (
     ReportViolation,
     SealedField,
 )
+from registry.notices.activity import note_activity
 from registry.records.ids import new_public_id
 from registry.records.texts import seal_answers
 from registry.records.vocabulary import (
@@ -317,6 +318,7 @@ def submit_report(
                 escrow_fingerprint(keys.escrow_public) if keys.escrow_public is not None else None
             ),
         )
+        note_activity(db, [account_id for account_id, _key in holders])
         if files and store is not None:
             attach(db, report, list(files), today=today, signing_seed=derived.signing_seed)
             # Rolled back, with every blob moved so far deleted, on failure.

@@ -24,6 +24,7 @@ from registry.models import (
     Role,
     Status,
 )
+from registry.notices.activity import note_assignment
 from registry.records.access import NoAccess, data_key_for
 from registry.records.ids import new_public_id
 from registry.records.vocabulary import note_field
@@ -114,6 +115,7 @@ def assign(
     data_key_for(db, report, account_id, private_key)
     if assignee_id is not None and assignee_id not in {a.id for a in holders(db, report)}:
         raise TriageError("assignee")
+    note_assignment(db, new=assignee_id, old=report.assignee_id, by=account_id)
     report.assignee_id = assignee_id
     audit.record(
         db,
