@@ -21,13 +21,15 @@ translations: $(STAMP)
 
 run: install
 	REGISTRY_BASE_URL=$${REGISTRY_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/registry init
-	@# With REGISTRY_TELEGRAM_TOKEN set, the Telegram bot runs beside the site and
-	@# stops with it (README "Telegram"); without it, gunicorn alone, as before.
-	if [ -z "$${REGISTRY_TELEGRAM_TOKEN:-}" ]; then \
-		exec env HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py registry.wsgi:app; \
+	@# Beside gunicorn, in the background, and stopped with it: scheduled
+	@# maintenance always (README "Maintenance"), and the Telegram bot when
+	@# REGISTRY_TELEGRAM_TOKEN is set (README "Telegram").
+	export REGISTRY_BASE_URL=$${REGISTRY_BASE_URL:-http://$(HOST):$(PORT)}; \
+	$(BIN)/registry maintain --loop & helpers=$$!; \
+	if [ -n "$${REGISTRY_TELEGRAM_TOKEN:-}" ]; then \
+		$(BIN)/registry telegram run & helpers="$$helpers $$!"; \
 	fi; \
-	REGISTRY_BASE_URL=$${REGISTRY_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/registry telegram run & \
-	bot=$$!; trap 'kill $$bot 2>/dev/null; wait $$bot' EXIT INT TERM; \
+	trap 'kill $$helpers 2>/dev/null; wait $$helpers' EXIT INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py registry.wsgi:app
 
 # axe-core for the browser tests' accessibility audit (tests/e2e/test_every_page.py),
