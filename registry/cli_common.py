@@ -31,10 +31,10 @@ def config_or_exit() -> Config:
 
 
 def escrow_key_option(
-    help_text: str = "The passphrase-locked escrow private key file.",
+    help_text: str = "The passphrase-locked escrow private key file.", *, required: bool = True
 ) -> Callable[[F], F]:
-    """``--escrow-key FILE`` (required)."""
-    return click.option("--escrow-key", type=click.File("r"), required=True, help=help_text)
+    """``--escrow-key FILE`` (required unless ``required=False``)."""
+    return click.option("--escrow-key", type=click.File("r"), required=required, help=help_text)
 
 
 def passphrase_file_option(func: F) -> F:
