@@ -42,6 +42,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "evidence.table",
         # The public half of the key that signs evidence packs (docs/packs.md).
         "keys.signing_public",
+        # "ok" or "unavailable" for monitors, nothing more (registry/web/health.py).
+        "health.healthz",
     }
 )
 
