@@ -9,6 +9,7 @@ from registry import db
 from registry.attachments import upload
 from registry.keyring import load_keyring
 from registry.keyring.signing import publish_signing_key
+from registry.retention.rules import check_config as check_retention
 from registry.serving.heap import HeapSettler
 from registry.serving.slots import KdfSlots
 from registry.web import extensions, i18n, labels, routing, security
@@ -21,6 +22,8 @@ def create_app(cfg: Config | None = None) -> Flask:
     (``Config.from_env``), which is what gunicorn and the CLI use.
     """
     cfg = cfg or Config.from_env()
+    # An unknown disposition in the retention periods refuses to start.
+    check_retention(cfg)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -81,10 +84,12 @@ def _register_blueprints(app: Flask) -> None:
     from registry.referral.views import bp as referral_bp
     from registry.referral.views import partners_bp
     from registry.reforms.views import bp as reforms_bp
+    from registry.retention.views import bp as retention_bp
     from registry.review.casework import bp as casework_bp
     from registry.review.stats_views import bp as team_stats_bp
     from registry.review.summary_views import bp as summaries_bp
     from registry.review.views import bp as review_bp
+    from registry.web.health import bp as health_bp
 
     for blueprint in (intake_bp, followup_bp, auth_bp, review_bp, casework_bp, reforms_bp, i18n.bp):
         app.register_blueprint(blueprint)
@@ -97,4 +102,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(referral_bp)
     app.register_blueprint(partners_bp)
     app.register_blueprint(keys_bp)
+    app.register_blueprint(retention_bp)
+    app.register_blueprint(health_bp)
     register_error_handlers(app)

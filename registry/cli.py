@@ -19,6 +19,7 @@ from flask import Flask
 from config import Config
 from registry import audit, create_app, db, escrow_cli, runtime
 from registry.auth import service as auth
+from registry.backup import cli as backup_cli
 from registry.cli_common import (
     config_or_exit,
     escrow_key_option,
@@ -33,12 +34,15 @@ from registry.keyring.escrow import (
     create_escrow,
     rewrap_for,
 )
+from registry.maintenance import cli as maintenance_cli
 from registry.models import Role
 from registry.models.migrate import upgrade
+from registry.notices import cli as notices_cli
 from registry.referral import cli as referral_cli
 from registry.reforms.service import load_catalogue
 from registry.taxonomy.service import load_vocabularies
 from registry.telegram import cli as telegram_cli
+from registry.web import health
 
 NO_ESCROW_WARNING = """
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
@@ -71,6 +75,11 @@ def main() -> None:
 main.add_command(referral_cli.partner)
 main.add_command(referral_cli.pack)
 main.add_command(telegram_cli.telegram)
+for _backup_command in backup_cli.COMMANDS:
+    main.add_command(_backup_command)
+main.add_command(health.health)
+main.add_command(maintenance_cli.maintain)
+main.add_command(notices_cli.notices)
 
 
 @main.command()

@@ -138,6 +138,26 @@ EXPECTED: dict[str, tuple[str, str, dict[str, int]]] = {
     # Recovery codes shown at enrolment: only leads on, and only with codes sent back.
     "auth.recovery_codes_saved": ("POST", "/staff/recovery-codes/saved", {"*": 400}),
     # Everyone's own account page; the forms sent empty are shown again.
+    # Choosing quiet e-mail notices: 400 for staff here, as the test
+    # configuration sets no mail server (tests/notices cover the rest).
+    "account.notices": (
+        "POST",
+        "/staff/account/notices",
+        {"anonymous": LOGIN, "submitter": LOGIN, "*": 400},
+    ),
+    # The operator's health check: open to all, says only ok or unavailable.
+    "health.healthz": ("GET", "/healthz", {"*": OPEN}),
+    # Holding a case past its deletion day: coordinators only (and only with the key).
+    "retention.hold": (
+        "POST",
+        "/review/case/{public_id}/hold",
+        {"anonymous": LOGIN, "submitter": LOGIN, "coordinator": 303, "*": 404},
+    ),
+    "retention.release": (
+        "POST",
+        "/review/case/{public_id}/hold/release",
+        {"anonymous": LOGIN, "submitter": LOGIN, "coordinator": 303, "*": 404},
+    ),
     "account.index": ("GET", "/staff/account", {"anonymous": LOGIN, "submitter": LOGIN, "*": OPEN}),
     "account.password": (
         "POST",

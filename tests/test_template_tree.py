@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from registry.evidence.exports import POPULATIONS
 from registry.models import Attachment, ReformProposal, Role, VocabularyTerm
 from registry.web.security import SUBMITTER_BLUEPRINTS
 from tests.evidence import published
+from tests.evidence.plain import add_case
 from tests.helpers import (
     StaffActions,
     csrf_token,
@@ -525,6 +526,13 @@ def test_staff_pages_render_only_staff_templates(app: Flask, staff: StaffActions
         coord = english_client(app)
         staff.login(coord, coordinator)
         _expect(coord.get(f"/review/refer?case={public_id}"), 200)
+        with app.app_context():
+            session = db.session()
+            gone = add_case(session, status="closed", disposition="duplicate")
+            gone.closed_on = gone.purged_on = date(2026, 1, 1)
+            gone_id = gone.public_id
+            session.commit()
+        _expect(coord.get(f"/review/case/{gone_id}"), 200)
 
     staff_visits = [
         visit
