@@ -51,11 +51,50 @@ class PlainOptionsSelect(Select):
         )
 
 
+class RememberingSelect(PlainOptionsSelect):
+    """The select above, each rendering kept for as long as its choices list lives.
+
+    The proposal select is the same bytes on every case page of a language
+    (the per-worker list of active proposals, nothing selected), yet writing
+    its options cost about a fifth of the case page.  A rendering is kept
+    under the identity of the field's choices list (which the view keeps per
+    worker and language, replaced when the catalogue changes) and everything
+    else the output depends on; the list itself is held with it, so an id
+    reused by a later list never finds an old rendering.  Bounded: a posted
+    value is part of the key, so at most ``_KEEP`` renderings are held.
+    """
+
+    _KEEP = 64
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kept: dict[tuple[Any, ...], tuple[object, Markup]] = {}
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        """The field's ``<select>``, written once per choices list, value and attributes."""
+        choices = field.choices
+        try:
+            key = (id(choices), field.name, field.id, field.data, field.flags.required)
+            key += tuple(sorted(kwargs.items()))
+            hash(key)
+        except TypeError:  # an unhashable value or attribute: write it afresh
+            written: Markup = super().__call__(field, **kwargs)
+            return written
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] is choices:
+            return kept[1]
+        written = super().__call__(field, **kwargs)
+        if len(self._kept) >= self._KEEP:
+            self._kept.clear()
+        self._kept[key] = (choices, written)
+        return written
+
+
 class MappingForm(FlaskForm):
     """Map the case to a proposal, with a sealed rationale."""
 
     proposal = SelectField(
-        _l("Reform proposal"), validators=[DataRequired()], widget=PlainOptionsSelect()
+        _l("Reform proposal"), validators=[DataRequired()], widget=RememberingSelect()
     )
     strength = RadioField(
         _l("How strongly does this case support it?"),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.support import NullTranslations
+from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, abort, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale, get_translations
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
+from wtforms.i18n import messages_path
 
 from config import ROOT
 from registry.web.redirects import safe_next
@@ -80,6 +81,8 @@ def init_app(app: Flask) -> None:
         npgettext=_npgettext,
     )
 
+    app.before_request(_wtforms_translations)
+
     @app.context_processor
     def _languages() -> dict[str, object]:
         return {
@@ -121,3 +124,21 @@ def _pgettext(context: Context, where: str, message: str) -> str:
 @pass_context
 def _npgettext(context: Context, where: str, singular: str, plural: str, n: int) -> str:
     return _translations(context).unpgettext(where, singular, plural, n)
+
+
+# WTForms' own messages (its built-in validators), per language, read once
+# per worker.  Flask-WTF reads them from disk again on every request that
+# draws a form (``flask_wtf.i18n``), unless the request already holds them
+# as ``request.wtforms_translations``; so each request is handed the kept
+# ones there.  Same catalogue, same texts: if Flask-WTF stops looking there,
+# it only goes back to reading the file itself.
+_WTFORMS: dict[str, NullTranslations] = {}
+
+
+def _wtforms_translations() -> None:
+    locale = get_locale()
+    code = str(locale) if locale is not None else FALLBACK
+    found = _WTFORMS.get(code)
+    if found is None:
+        found = _WTFORMS[code] = Translations.load(messages_path(), [code], domain="wtforms")
+    request.wtforms_translations = found  # type: ignore[attr-defined]

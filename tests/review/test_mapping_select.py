@@ -7,7 +7,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField
 from wtforms.validators import DataRequired
 
-from registry.review.forms import PlainOptionsSelect
+from registry.review.forms import PlainOptionsSelect, RememberingSelect
 from registry.web.forms import options
 
 # A title may hold anything the reforms admin typed: markup, quotes, Cyrillic.
@@ -49,3 +49,31 @@ def test_an_option_with_attributes_is_left_to_wtforms() -> None:
     form.theirs.choices = form.ours.choices = extra
     assert str(form.ours()) == str(form.theirs()).replace('"theirs"', '"ours"')
     assert "disabled" in str(form.ours())
+
+
+class Kept(Form):  # type: ignore[misc]
+    """The remembering select beside WTForms' own."""
+
+    theirs = SelectField("Proposal", validators=[DataRequired()])
+    ours = SelectField("Proposal", validators=[DataRequired()], widget=RememberingSelect())
+
+
+@pytest.mark.parametrize("chosen", [None, "P-1", "P<2>", "unknown"])
+def test_a_kept_rendering_is_the_one_wtforms_writes(chosen: str | None) -> None:
+    for _ in range(2):  # the second rendering comes from the kept one
+        posted = MultiDict({} if chosen is None else {"theirs": chosen, "ours": chosen})
+        form = Kept(posted)
+        form.theirs.choices = form.ours.choices = CHOICES
+        theirs = str(form.theirs(aria_describedby="hint"))
+        assert str(form.ours(aria_describedby="hint")) == theirs.replace('"theirs"', '"ours"')
+
+
+def test_a_new_choices_list_is_written_afresh() -> None:
+    form = Kept()
+    form.ours.choices = options([("P-1", "Old title")])
+    assert "Old title" in str(form.ours())
+    form = Kept()
+    form.ours.choices = options([("P-1", "New title")])
+    written = str(form.ours())
+    assert "New title" in written
+    assert "Old title" not in written
