@@ -7,8 +7,6 @@ answers, the PostgreSQL half is skipped with a loud message.
 
 from __future__ import annotations
 
-import os
-import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,14 +27,13 @@ from registry.taxonomy.service import load_vocabularies
 from tests.helpers import (
     ESCROW_PASSPHRASE,
     ESCROW_PRIVATE,
+    PG_ADMIN_URL,
     StaffActions,
     english_client,
+    fresh_pg_database,
     triggers_bypassed,
 )
 
-PG_ADMIN_URL = os.environ.get(
-    "REGISTRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 # Tables loaded once per backend and kept between tests.
 REFERENCE_TABLES = {
     "vocabulary_terms",
@@ -69,16 +66,8 @@ def pg_database() -> Iterator[str]:
             f"!!! PostgreSQL at {PG_ADMIN_URL} does not answer ({problem}): "
             "the PostgreSQL half of the suite is NOT RUN !!!"
         )
-    name = f"sviedka_test_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database("sviedka_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyrage
 
+from registry.packing.agestream import QueueSink, Stopped, put_unless_stopped
+
 if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer, WriteableBuffer
+    from _typeshed import WriteableBuffer
 
 QUEUE_PIECES = 16
-POLL_SECONDS = 0.05
 JOIN_SECONDS = 10.0
 
 
@@ -36,10 +37,6 @@ class WrongKey(Exception):
 
 class Damaged(Exception):
     """The file is cut or changed (or not an age file)."""
-
-
-class _Stopped(Exception):
-    pass
 
 
 class _Prefixed(io.RawIOBase):
@@ -65,32 +62,6 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-class _Sink(io.RawIOBase):
-    def __init__(self, pieces: queue.Queue[Any], stop: threading.Event) -> None:
-        super().__init__()
-        self._pieces = pieces
-        self._stop = stop
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: ReadableBuffer) -> int:
-        piece = bytes(data)
-        _put(self._pieces, piece, self._stop)
-        return len(piece)
-
-
-def _put(pieces: queue.Queue[Any], item: object, stop: threading.Event) -> None:
-    while True:
-        if stop.is_set():
-            raise _Stopped()
-        try:
-            pieces.put(item, timeout=POLL_SECONDS)
-            return
-        except queue.Full:
-            continue
-
-
 _END = object()
 
 
@@ -112,11 +83,11 @@ class DecryptedReader(io.RawIOBase):
     def _run(self, encrypted: io.BufferedReader, identities: list[Any]) -> None:
         outcome: object = _END
         try:
-            pyrage.decrypt_io(encrypted, _Sink(self._pieces, self._stop), identities)
+            pyrage.decrypt_io(encrypted, QueueSink(self._pieces, self._stop), identities)
         except BaseException as error:  # handed to the reader, raised there
             outcome = error
-        with contextlib.suppress(_Stopped):
-            _put(self._pieces, outcome, self._stop)
+        with contextlib.suppress(Stopped):
+            put_unless_stopped(self._pieces, outcome, self._stop)
 
     def readable(self) -> bool:
         return True

@@ -75,8 +75,12 @@ class _Source(io.RawIOBase):
         return count
 
 
-class _Sink(io.RawIOBase):
-    """The writer ``encrypt_io`` pushes to: a bounded queue the response drains."""
+class QueueSink(io.RawIOBase):
+    """The writer pyrage pushes to (encrypt_io, decrypt_io): a bounded queue a reader drains.
+
+    Shared by the pack stream here and the backup reader
+    (registry.backup.agedecrypt): both run pyrage on a thread of its own.
+    """
 
     def __init__(self, pieces: queue.Queue[Any], stop: threading.Event) -> None:
         super().__init__()
@@ -88,11 +92,11 @@ class _Sink(io.RawIOBase):
 
     def write(self, data: ReadableBuffer) -> int:
         piece = bytes(data)
-        _put(self._pieces, piece, self._stop)
+        put_unless_stopped(self._pieces, piece, self._stop)
         return len(piece)
 
 
-def _put(pieces: queue.Queue[Any], item: object, stop: threading.Event) -> None:
+def put_unless_stopped(pieces: queue.Queue[Any], item: object, stop: threading.Event) -> None:
     """Put ``item`` when there is room; raise :class:`Stopped` once the consumer has gone."""
     while True:
         if stop.is_set():
@@ -121,14 +125,14 @@ def encrypted(
     def run() -> None:
         outcome: object = _END
         try:
-            pyrage.encrypt_io(_Source(chunks, stop), _Sink(pieces, stop), recipients)
+            pyrage.encrypt_io(_Source(chunks, stop), QueueSink(pieces, stop), recipients)
         except BaseException as error:  # handed to the consumer, raised there
             outcome = error
         finally:
             chunks.close()
         # Stopped: nobody is left to tell.
         with contextlib.suppress(Stopped):
-            _put(pieces, outcome, stop)
+            put_unless_stopped(pieces, outcome, stop)
 
     thread = threading.Thread(target=run, name="sviedka-pack", daemon=True)
     thread.start()

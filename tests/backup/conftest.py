@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from tests.backup.support import Target
-from tests.conftest import PG_ADMIN_URL
+from tests.helpers import fresh_pg_database
 
 
 @pytest.fixture(scope="session")
@@ -19,16 +18,8 @@ def restore_database(database_url: str) -> Iterator[str]:
     if make_url(database_url).get_backend_name() == "sqlite":
         yield ""
         return
-    name = f"sviedka_restore_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database("sviedka_restore") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,20 +9,16 @@ PostgreSQL server that half is skipped with a loud message.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from tests.e2e.support import LiveServer, Reviewer, enrol_reviewer, prepare_server
+from tests.helpers import PG_ADMIN_URL, fresh_pg_database
 
-PG_ADMIN_URL = os.environ.get(
-    "REGISTRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 E2E_PG_SKIPPED: list[str] = []
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -74,16 +70,8 @@ def pg_fresh_database() -> Iterator[str]:
             f"!!! PostgreSQL at {PG_ADMIN_URL} does not answer ({problem}): "
             "the PostgreSQL end-to-end test is NOT RUN !!!"
         )
-    name = f"sviedka_e2e_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database("sviedka_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
