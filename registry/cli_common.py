@@ -21,10 +21,17 @@ from registry.keyring.escrow import open_escrow_file
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def config_or_exit() -> Config:
-    """The configuration from the environment; one line and exit 2 if it is unusable."""
+def config_or_exit(check: Callable[[Config], object] | None = None) -> Config:
+    """The configuration from the environment; one line and exit 2 if it is unusable.
+
+    ``check`` judges what only a feature can (retention's disposition codes,
+    against the vocabulary); its :class:`ConfigError` is answered the same way.
+    """
     try:
-        return Config.from_env()
+        cfg = Config.from_env()
+        if check is not None:
+            check(cfg)
+        return cfg
     except ConfigError as error:
         click.echo(f"registry: {error}", err=True)
         sys.exit(2)

@@ -41,6 +41,23 @@ HOLD_DAYS = 1
 _CREATE_TRIES = 5
 
 
+def shred_file(path: Path) -> None:
+    """Overwrite a file with zeros, flush it to disk, then delete it (best effort).
+
+    For files whose freed blocks must not keep what they held (an incoming
+    blob, a database copy made for a backup): a plain unlink leaves the old
+    bytes on the disk until something else is written there.
+    """
+    with contextlib.suppress(FileNotFoundError), path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(0)
+        for start in range(0, size, 1 << 20):
+            handle.write(bytes(min(1 << 20, size - start)))
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink(missing_ok=True)
+
+
 def midnight() -> int:
     """Midnight UTC of today, as a Unix time (for file times that date nothing)."""
     return int(time.time()) // 86400 * 86400
@@ -181,19 +198,14 @@ class BlobStore:
             return 0
         before = midnight() - days * 86400
         return sum(
-            _sweep_one(self.held / name, older_than=before) for name in entries if _is_name(name)
+            _sweep_one(self.held / name, older_than=before)
+            for name in entries
+            if is_blob_name(name)
         )
 
     def shred_incoming(self, name: str) -> None:
         """Overwrite an incoming blob with zeros, then delete it (best effort)."""
-        path = self.incoming / _checked(name)
-        with contextlib.suppress(FileNotFoundError), path.open("r+b") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(0)
-            handle.write(bytes(size))
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink(missing_ok=True)
+        shred_file(self.incoming / _checked(name))
 
     def keep_and_commit(self, db: Session, names: Iterable[str]) -> None:
         """Move the incoming blobs ``names`` into place, then commit ``db``.
@@ -245,7 +257,7 @@ class BlobStore:
             entries = [entry.name for entry in os.scandir(self.incoming)]
         except FileNotFoundError:
             return 0
-        return sum(_sweep_one(self.incoming / name) for name in entries if _is_name(name))
+        return sum(_sweep_one(self.incoming / name) for name in entries if is_blob_name(name))
 
     def kept_names(self) -> set[str]:
         """Names of all kept blobs (for finding orphans)."""
@@ -289,13 +301,14 @@ def _same_file(path: Path, fd: int) -> bool:
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _is_name(name: str) -> bool:
+def is_blob_name(name: str) -> bool:
+    """Whether ``name`` is a blob name this store makes (32 hex digits), so never a path."""
     return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
 
 
 def _checked(name: str) -> str:
     # Names are ours (hex); refusing anything else rules out path traversal
     # even if a database row were tampered with.
-    if not _is_name(name):
+    if not is_blob_name(name):
         raise ValueError("bad blob name")
     return name

@@ -22,11 +22,7 @@ from registry.web.extensions import login_manager
 
 def timeouts() -> Timeouts:
     """Session lifetimes from configuration."""
-    cfg = runtime.config()
-    return Timeouts(
-        idle=timedelta(minutes=cfg.session_idle_minutes),
-        absolute=timedelta(hours=cfg.session_absolute_hours),
-    )
+    return Timeouts.from_config(runtime.config())
 
 
 def skip_identity() -> None:

@@ -14,9 +14,10 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
+from config import Config
 from registry.crypto import CannotOpen, new_session_secret, open_for_session, seal_for_session
 from registry.models import Account, StaffSession
 from registry.models.base import utcnow
@@ -33,6 +34,21 @@ class Timeouts:
 
     idle: timedelta
     absolute: timedelta
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Timeouts:
+        """The lifetimes the configuration sets."""
+        return cls(
+            idle=timedelta(minutes=cfg.session_idle_minutes),
+            absolute=timedelta(hours=cfg.session_absolute_hours),
+        )
+
+    def expired(self, now: datetime) -> ColumnElement[bool]:
+        """SQL: the sessions :func:`resume_session` refuses for their age at ``now``."""
+        return or_(
+            StaffSession.last_seen_at < now - self.idle,
+            StaffSession.created_at < now - self.absolute,
+        )
 
 
 @dataclass(frozen=True)

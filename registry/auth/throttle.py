@@ -35,8 +35,9 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, CursorResult, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,14 +115,20 @@ def _idle(now: datetime) -> ColumnElement[bool]:
     return or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now)
 
 
-def _forget_old(db: Session, policy: ThrottlePolicy, now: datetime) -> None:
+def forget_old(db: Session, forget_after: timedelta, now: datetime) -> int:
+    """Delete counters that no longer block and saw no failure for ``forget_after``; how many.
+
+    Run at every failed login, and by ``registry maintain`` (a registry
+    with no failed login would otherwise keep them).
+    """
     # A typo a day ago says nothing about an attack now; and rows for
     # random emails must not pile up.  A row that still blocks stays.
-    db.execute(
-        delete(LoginThrottle).where(
-            _idle(now), LoginThrottle.last_failure_at < now - policy.forget_after
-        )
+    result = db.execute(
+        delete(LoginThrottle)
+        .where(_idle(now), LoginThrottle.last_failure_at < now - forget_after)
+        .execution_options(synchronize_session=False)
     )
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def _insert_missing(db: Session, ref: bytes, now: datetime) -> bool:
@@ -183,7 +190,7 @@ def count_attempt(
     """
     now = _utc(now)
     write_lock(db)
-    _forget_old(db, policy, now)
+    forget_old(db, policy.forget_after, now)
     created = _insert_missing(db, ref, now)
     row = _locked_row(db, ref)
     if row is None:  # pragma: no cover  (inserted above, in this transaction)

@@ -28,7 +28,7 @@ from typing import IO, Any, BinaryIO
 
 from pyrage import IdentityError, x25519
 
-from registry.attachments.storage import BlobStore, midnight
+from registry.attachments.storage import BlobStore, midnight, shred_file
 from registry.crypto import CannotOpen
 from registry.models.migrate import upgrade
 
@@ -252,7 +252,7 @@ class _Stage:
         if self.psql is not None:
             self.psql.abandon()
         if self.sqlite_copy is not None:
-            self.sqlite_copy.unlink(missing_ok=True)
+            shred_file(self.sqlite_copy)
         shutil.rmtree(self.blob_dir, ignore_errors=True)
 
 

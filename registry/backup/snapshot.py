@@ -30,6 +30,7 @@ from typing import IO
 
 from sqlalchemy import NullPool, Select, create_engine, make_url, select, text
 
+from registry.attachments.storage import shred_file
 from registry.models import Attachment, Report
 from registry.packing.tarstream import Member
 
@@ -108,7 +109,9 @@ def sqlite_snapshot(database: Path, staging_dir: Path) -> Iterator[Snapshot]:
         member = Member(layout.DATABASE_SQLITE, size, lambda: _file_chunks(copy))
         yield Snapshot("sqlite", blobs, lambda: iter([member]))
     finally:
-        copy.unlink(missing_ok=True)
+        # WHY shredded: the copy holds every sealed row as of now; its freed
+        # blocks must not keep cases that retention or withdrawal delete later.
+        shred_file(copy)
 
 
 def _sqlite_blobs(connection: sqlite3.Connection) -> list[tuple[str, str]]:

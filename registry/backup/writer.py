@@ -25,6 +25,7 @@ from pyrage import x25519
 from sqlalchemy import NullPool, create_engine, make_url, select
 from sqlalchemy.engine import Engine
 
+from registry.attachments.storage import is_blob_name
 from registry.keyring.escrow import installed_escrow
 from registry.models import Attachment
 from registry.packing.agestream import encrypted
@@ -170,7 +171,7 @@ def _key_members(keys_dir: Path) -> Iterator[Member]:
 
 def _blob_member(blobs: Path, name: str) -> Member | None:
     """The member of a kept blob, opened now (a deletion after this does not cut it)."""
-    if len(name) != 32 or any(c not in "0123456789abcdef" for c in name):
+    if not is_blob_name(name):
         # A tampered row must not name a path; counted as missing.
         return None
     try:

@@ -70,7 +70,8 @@ class Keyring:
     escrow_public: bytes | None
 
 
-def _derive(secret: bytes, label: str) -> bytes:
+def derive_subkey(secret: bytes, label: str) -> bytes:
+    """The 32-byte sub-key of ``secret`` for the job named ``label`` (HKDF-SHA256)."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label.encode()).derive(secret)
 
 
@@ -100,11 +101,11 @@ def load_keyring(keys_dir: Path) -> Keyring:
     if escrow_path.exists():
         escrow = dearmor(PUBLIC_HEADER, escrow_path.read_text(encoding="ascii"))
     return Keyring(
-        flask_secret=_derive(secret, "sviedka/flask-secret"),
-        local_key=_derive(secret, "sviedka/local-key"),
-        receipt_salt=_derive(secret, "sviedka/receipt-salt")[:16],
-        throttle_key=_derive(secret, "sviedka/login-throttle"),
-        draft_key=_derive(secret, "sviedka/draft-receipt"),
+        flask_secret=derive_subkey(secret, "sviedka/flask-secret"),
+        local_key=derive_subkey(secret, "sviedka/local-key"),
+        receipt_salt=derive_subkey(secret, "sviedka/receipt-salt")[:16],
+        throttle_key=derive_subkey(secret, "sviedka/login-throttle"),
+        draft_key=derive_subkey(secret, "sviedka/draft-receipt"),
         escrow_public=escrow,
     )
 

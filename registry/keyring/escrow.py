@@ -392,16 +392,23 @@ def lacking_current(fingerprint: str) -> ColumnElement[bool]:
     first key, and rotation names them before a second key exists.
     """
     current = aliased(KeyWrap)
-    return ~exists().where(
-        current.report_id == Report.id,
-        current.escrow,
-        or_(current.escrow_key == fingerprint, current.escrow_key.is_(None)),
+    # A case whose content retention deleted (purged_on) has nothing left
+    # to wrap a key for: it lacks nothing.
+    return and_(
+        Report.purged_on.is_(None),
+        ~exists().where(
+            current.report_id == Report.id,
+            current.escrow,
+            or_(current.escrow_key == fingerprint, current.escrow_key.is_(None)),
+        ),
     )
 
 
 def escrow_status(db: Session, fingerprint: str) -> EscrowStatus:
     """Count the reports the escrow key ``fingerprint`` covers, and what the rest depend on."""
-    reports = db.scalar(select(func.count()).select_from(Report)) or 0
+    reports = (
+        db.scalar(select(func.count()).select_from(Report).where(Report.purged_on.is_(None))) or 0
+    )
     lacking = (
         db.scalar(select(func.count()).select_from(Report).where(lacking_current(fingerprint))) or 0
     )

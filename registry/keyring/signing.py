@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from registry.keyring import _derive, ensure_secret
+from registry.keyring import derive_subkey, ensure_secret
 
 SIGNING_PUBLIC_FILE = "signing.pub"
 SIGNING_LABEL = "sviedka/pack-signing"
@@ -71,7 +71,7 @@ class SigningKey:
 
 def signing_key(keys_dir: Path) -> SigningKey:
     """The signing key of the deployment whose secret is in ``keys_dir``."""
-    return SigningKey(_derive(ensure_secret(keys_dir), SIGNING_LABEL))
+    return SigningKey(derive_subkey(ensure_secret(keys_dir), SIGNING_LABEL))
 
 
 def publish_signing_key(keys_dir: Path) -> Path:

@@ -16,7 +16,8 @@ from sqlalchemy import CursorResult, Delete, delete, or_, select
 from sqlalchemy.orm import Session
 
 from registry.auth.sessions import Timeouts
-from registry.models import Account, Invite, LoginThrottle, RecoveryCode, StaffSession
+from registry.auth.throttle import forget_old
+from registry.models import Account, Invite, RecoveryCode, StaffSession
 
 # How long a used or expired invite row stays.  WHY not at once: a person
 # whose link expires while they are on its page sends the form a moment
@@ -54,11 +55,7 @@ def delete_expired_sessions(db: Session, timeouts: Timeouts, now: datetime) -> i
     return _deleted(
         db,
         delete(StaffSession).where(
-            or_(
-                StaffSession.last_seen_at < now - timeouts.idle,
-                StaffSession.created_at < now - timeouts.absolute,
-                StaffSession.account_id.in_(dead_accounts),
-            )
+            or_(timeouts.expired(now), StaffSession.account_id.in_(dead_accounts))
         ),
     )
 
@@ -99,12 +96,8 @@ def delete_spent_recovery_codes(db: Session) -> int:
 def delete_stale_throttle_rows(db: Session, forget_after: timedelta, now: datetime) -> int:
     """Delete login counters that no longer block and saw no failure for ``forget_after``.
 
-    The same rows :mod:`registry.auth.throttle` forgets at the next failed
-    login anywhere; without a failed login they stayed, each saying (to
-    whoever holds ``keys/secret.key``) that some address was tried, and when.
+    The rule is :func:`registry.auth.throttle.forget_old`'s, which otherwise
+    runs only at the next failed login anywhere; until then each row says
+    (to whoever holds ``keys/secret.key``) that some address was tried, and when.
     """
-    idle = or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now)
-    return _deleted(
-        db,
-        delete(LoginThrottle).where(idle, LoginThrottle.last_failure_at < now - forget_after),
-    )
+    return forget_old(db, forget_after, now)

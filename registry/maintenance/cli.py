@@ -25,6 +25,7 @@ from registry.maintenance.jobs import JOBS
 from registry.maintenance.lock import exclusive
 from registry.maintenance.runner import run_once
 from registry.models.base import utcnow
+from registry.retention.rules import check_config as check_retention
 
 ALREADY_RUNNING = "maintain: another run holds the lock; it does the work, nothing done here."
 
@@ -64,7 +65,9 @@ def run_and_report(
 )
 def maintain(loop: bool) -> None:
     """Run every maintenance job once: sweeps, expired staff rows, WAL checkpoint or VACUUM."""
-    cfg = config_or_exit()
+    # The retention job deletes by these settings: a misspelt disposition
+    # must stop the run (one line naming the variable), as it stops the site.
+    cfg = config_or_exit(check_retention)
     engine = make_engine(cfg.database_url)
     try:
         if not loop:

@@ -20,14 +20,11 @@ from registry.maintenance import accounts
 from registry.maintenance.database import checkpoint_sqlite, vacuum_postgresql
 from registry.maintenance.framework import Job, JobContext, JobOutcome
 from registry.notices.sending import send_due
-from registry.retention.purge import purge_due, sweep_orphan_blobs
+from registry.retention.purge import TABLES_TOUCHED, purge_due, sweep_orphan_blobs
 
 
 def _sessions(ctx: JobContext) -> JobOutcome:
-    timeouts = Timeouts(
-        idle=timedelta(minutes=ctx.cfg.session_idle_minutes),
-        absolute=timedelta(hours=ctx.cfg.session_absolute_hours),
-    )
+    timeouts = Timeouts.from_config(ctx.cfg)
     with ctx.session() as db, db.begin():
         count = accounts.delete_expired_sessions(db, timeouts, ctx.now)
     return JobOutcome(count, shrunk=_if(count, "staff_sessions"))
@@ -71,27 +68,6 @@ def _database(ctx: JobContext) -> JobOutcome:
     return JobOutcome(len(vacuumed), note=f"vacuum {len(vacuumed)} tables")
 
 
-# Tables a purged case loses rows from (registry.retention.purge), for VACUUM.
-_PURGED_TABLES = frozenset(
-    {
-        "reports",
-        "sealed_fields",
-        "key_wraps",
-        "messages",
-        "notes",
-        "attachments",
-        "case_mappings",
-        "report_links",
-        "report_flags",
-        "report_violations",
-        "held_access",
-        "retention_holds",
-        "case_summaries",
-        "snapshot_summaries",
-    }
-)
-
-
 class RetentionFailed(RuntimeError):
     """Some cases due for deletion could not be purged (the next run tries again)."""
 
@@ -103,7 +79,7 @@ def _retention(ctx: JobContext) -> JobOutcome:
         # The runner names the job on stderr and exits non-zero; counts only.
         raise RetentionFailed(f"{len(result.failed)} cases")
     count = len(result.purged)
-    return JobOutcome(count, shrunk=_PURGED_TABLES if count else frozenset())
+    return JobOutcome(count, shrunk=TABLES_TOUCHED if count else frozenset())
 
 
 def _orphan_blobs(ctx: JobContext) -> JobOutcome:

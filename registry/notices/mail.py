@@ -8,6 +8,7 @@ timeout, not one per person) or only refused this one message.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import smtplib
 import ssl
@@ -117,5 +118,18 @@ class Outbox:
             # STARTTLS (SMTPNotSupportedError): no silent downgrade.
             smtp.starttls(context=ssl.create_default_context())
         if cfg.smtp_user:
+            # WHY: with security "none" the login would cross the network in
+            # the clear; it is allowed only to a relay on this machine.
+            if cfg.smtp_security == "none" and not _is_loopback(host):
+                raise smtplib.SMTPNotSupportedError("no password over an unencrypted connection")
             smtp.login(cfg.smtp_user, cfg.smtp_password)
         return smtp
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

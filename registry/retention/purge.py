@@ -19,7 +19,6 @@ leaves the next published snapshot like a withdrawn one.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import secrets
@@ -56,6 +55,7 @@ from registry.retention.rules import KEEP_CODES, Rules, add_months
 
 PURGED = "case.purged"
 # Rows of a case that hold sealed content or say who worked on it: all go.
+# (TABLES_TOUCHED below lists every table a purge may delete from.)
 _CASE_ROWS = (
     SealedField,
     KeyWrap,
@@ -68,6 +68,12 @@ _CASE_ROWS = (
     SnapshotSummary,
     ReportFlag,
 )
+# Every table a purge deletes rows from (registry maintain vacuums them).
+TABLES_TOUCHED = frozenset(
+    model.__tablename__ for model in (*_CASE_ROWS, ReportLink, CaseMapping, ReportViolation, Report)
+)
+# Orphans a sweep deletes without asking whether the database is the right one.
+_ORPHANS_TRUSTED = 20
 # A blob name list is compared with the attachments table in pieces of this many.
 _CHUNK = 500
 
@@ -109,7 +115,15 @@ def purge_due(db: Session, cfg: Config, store: BlobStore, *, today: date) -> Ret
             continue  # no longer due: reopened, held or purged by another run meanwhile
         result.purged.append(public_id)
         result.blobs_deleted += _delete_blobs(store, blobs)
-    if result.purged:
+    try:
+        late = purge_stragglers(db, rules)
+        db.commit()
+    except SQLAlchemyError:
+        db.rollback()
+        result.failed.append("late rows")
+        late = []
+    result.blobs_deleted += _delete_blobs(store, late)
+    if result.purged or late:
         _push_out_of_wal(db)
     return result
 
@@ -159,6 +173,51 @@ def purge_case(db: Session, report_id: int, rules: Rules, *, today: date) -> lis
     return blobs
 
 
+def purge_stragglers(db: Session, rules: Rules) -> list[str]:
+    """Delete sealed rows that reached a purged case after its purge; the blobs to delete.
+
+    A writer that checked the case (its key wrap, the follow-up session)
+    before a purge committed may still add its row just after (a note, a
+    reply, a grant's wrap, a submitter's message).  Such rows are found and
+    deleted by the next run, in one transaction, so nothing sealed outlives
+    the purge by more than one maintenance interval.  The caller commits.
+    """
+    if rules.keep != KEEP_CODES:
+        return []  # the row itself went: a late child row could not be stored
+    audit.lock_chain(db)
+    late = or_(
+        *(
+            select(model.report_id).where(model.report_id == Report.id).exists()
+            for model in _CASE_ROWS
+        ),
+        select(CaseMapping.report_id)
+        .where(CaseMapping.report_id == Report.id, CaseMapping.sealed_rationale != b"")
+        .exists(),
+    )
+    found = list(
+        db.execute(select(Report.id, Report.public_id).where(Report.purged_on.is_not(None), late))
+    )
+    blobs: list[str] = []
+    for report_id, public_id in found:
+        blobs += db.scalars(select(Attachment.blob).where(Attachment.report_id == report_id))
+        for model in _CASE_ROWS:
+            db.execute(delete(model).where(model.report_id == report_id))
+        db.execute(
+            update(CaseMapping)
+            .where(CaseMapping.report_id == report_id)
+            .values(sealed_rationale=b"", created_by=None)
+        )
+        audit.record(
+            db,
+            actor=audit.SYSTEM,
+            action=PURGED,
+            report_ref=public_id,
+            detail="late",
+            day_only=True,
+        )
+    return blobs
+
+
 def is_due(db: Session, report: Report, rules: Rules, today: date) -> bool:
     """Whether ``report``'s sealed content is due for deletion on ``today``."""
     day = rules.deletion_day(report)
@@ -200,6 +259,11 @@ def _keep_codes(db: Session, report: Report, today: date) -> None:
     report.reporter_role = None
     report.urgent = False
     report.assignee_id = None
+    # The day a report arrived (and the day it was closed) could be joined
+    # with other records; published figures count by month at the finest.
+    report.received_on = report.received_on.replace(day=1)
+    if report.closed_on is not None:
+        report.closed_on = report.closed_on.replace(day=1)
     report.purged_on = today
 
 
@@ -253,13 +317,14 @@ def _closed_by(today: date, months: int) -> date:
 
 
 def _delete_blobs(store: BlobStore, names: Iterable[str]) -> int:
-    """Delete kept blobs (after the commit); how many were there."""
-    count = 0
-    for name in names:
-        with contextlib.suppress(FileNotFoundError):
-            (store.kept / name).unlink()
-            count += 1
-    return count
+    """Delete kept blobs (after the commit); how many were there.
+
+    Through the store, which checks each name (a name read from a changed
+    database must not reach a path outside the blob folder).
+    """
+    names = [name for name in names if (store.kept / name).exists()]
+    store.discard(names)
+    return len(names)
 
 
 def _push_out_of_wal(db: Session) -> None:
@@ -272,6 +337,10 @@ def _push_out_of_wal(db: Session) -> None:
     if db.get_bind().dialect.name == "sqlite":
         db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         db.commit()
+
+
+class SweepRefused(RuntimeError):
+    """Too many blobs are named by no row: the database is probably not this storage's."""
 
 
 def sweep_orphan_blobs(db: Session, store: BlobStore, *, older_than_days: int = 1) -> int:
@@ -292,8 +361,15 @@ def sweep_orphan_blobs(db: Session, store: BlobStore, *, older_than_days: int = 
         chunk = names[start : start + _CHUNK]
         named.update(db.scalars(select(Attachment.blob).where(Attachment.blob.in_(chunk))))
     db.rollback()
+    unnamed = [name for name in names if name not in named]
+    # WHY refuse rather than sweep: orphans are the rare leftovers of a
+    # killed run.  When most blobs are unnamed the database is more likely
+    # the wrong one (a stale copy, a wrong setting) than the files wrong,
+    # and sweeping would delete every case's files.
+    if len(unnamed) > max(_ORPHANS_TRUSTED, len(names) // 2):
+        raise SweepRefused(f"{len(unnamed)} of {len(names)} blobs are named by no attachment")
     cutoff = time.time() - older_than_days * 86400
-    return sum(_sweep_old(store, name, cutoff) for name in names if name not in named)
+    return sum(_sweep_old(store, name, cutoff) for name in unnamed)
 
 
 def _sweep_old(store: BlobStore, name: str, cutoff: float) -> bool:

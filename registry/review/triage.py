@@ -7,7 +7,7 @@ either; every change is an audit event, in the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from registry.models import (
     Role,
     Status,
 )
-from registry.notices.activity import note_assignment
+from registry.notices.activity import note_activity, note_assignment
 from registry.records.access import NoAccess, data_key_for
 from registry.records.ids import new_public_id
 from registry.records.vocabulary import note_field
@@ -71,7 +71,7 @@ def set_status(
     if status != Status.CLOSED.value:
         report.closed_on = None
     elif not was_closed or report.closed_on is None:
-        report.closed_on = date.today()
+        report.closed_on = datetime.now(UTC).date()
     audit.record(
         db,
         actor=_actor(account_id),
@@ -182,6 +182,8 @@ def grant(
                 wrapped=wrap_data_key(dek, grantee.public_key, report_id=report.public_id),
             )
         )
+        # A report newly wrapped to someone is news for them, as at intake.
+        note_activity(db, [grantee_id])
     audit.record(
         db,
         actor=_actor(account_id),

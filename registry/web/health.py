@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Blueprint, Response, current_app
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -36,7 +35,7 @@ from registry import db, runtime
 from registry.attachments.storage import BlobStore
 from registry.attachments.upload import blob_store
 from registry.cli_common import config_or_exit
-from registry.keyring import ESCROW_PUBLIC_FILE, SECRET_FILE, Keyring
+from registry.keyring import ESCROW_PUBLIC_FILE, SECRET_FILE, Keyring, derive_subkey
 from registry.keyring.watch import read_escrow_key
 from registry.web.extensions import limiter
 
@@ -128,17 +127,29 @@ def keys_problem(keys_dir: Path, loaded: Keyring | None = None) -> str | None:
 
 
 def _flask_secret(secret: bytes) -> bytes:
-    # The derivation registry.keyring.load_keyring uses for Flask's key; were
-    # they ever to differ, every healthy registry would answer 503 (and
-    # tests/deploy/test_healthz.py fails).
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"sviedka/flask-secret")
-    return hkdf.derive(secret)
+    return derive_subkey(secret, "sviedka/flask-secret")
+
+
+# The last answer of this app (per worker) is kept this long: the checks
+# touch the database, the disk and the key file, and /healthz is public and
+# exempt from rate limits, so a flood of probes gets the kept answer instead
+# of making the server work for each.
+KEPT_SECONDS = 5.0
+_KEPT = "registry.health"
 
 
 @bp.get("/healthz")
 @limiter.exempt
 def healthz() -> Response:
     """``ok`` or ``unavailable``, nothing else (see the module doc)."""
+    checked_at, ok = current_app.extensions.get(_KEPT, (None, False))
+    if checked_at is None or time.monotonic() - checked_at >= KEPT_SECONDS:
+        ok = _check()
+        current_app.extensions[_KEPT] = (time.monotonic(), ok)
+    return _answer(ok)
+
+
+def _check() -> bool:
     cfg = runtime.config()
     health = Health(
         database_problem(db.session()),
@@ -148,7 +159,7 @@ def healthz() -> Response:
     for line in health.lines():
         if not line.endswith(": ok"):
             _log_failure(line)
-    return _answer(health.ok)
+    return health.ok
 
 
 def _log_failure(line: str) -> None:

@@ -138,3 +138,19 @@ def _stopped_cleanly(process: subprocess.Popen[str], engine: Engine) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_misspelt_disposition_refuses_the_run_naming_the_variable(tmp_path: Path) -> None:
+    """maintain does the deleting: it must not run a misspelt code under the default period."""
+    result = CliRunner().invoke(
+        main,
+        ["maintain"],
+        env={
+            "REGISTRY_INSTANCE_DIR": str(tmp_path / "instance"),
+            "REGISTRY_KEYS_DIR": str(tmp_path / "keys"),
+            "REGISTRY_RETENTION_BY_DISPOSITION": "duplikate=3",
+        },
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("registry: REGISTRY_RETENTION_BY_DISPOSITION: unknown")
+    assert not (tmp_path / "instance").exists()

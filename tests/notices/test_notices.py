@@ -24,7 +24,7 @@ from registry import db, runtime
 from registry.models import Account, Notice, Report, Role
 from registry.notices.activity import UNSCHEDULED, note_activity, period_end
 from registry.notices.sending import SendResult, send_due
-from registry.review.triage import assign
+from registry.review.triage import assign, grant
 from tests.helpers import (
     Staff,
     StaffActions,
@@ -292,3 +292,28 @@ def test_a_hanging_server_costs_one_timeout_and_never_touches_intake(
         row = _row(app, person)
         assert row is not None
         assert (row.activity, row.failures) == (True, 1)
+
+
+def test_a_case_granted_to_someone_is_news_for_them(
+    app: Flask, client: FlaskClient, staff: StaffActions
+) -> None:
+    coordinator = staff.create("giver@example.org", Role.COORDINATOR)
+    public_id = submit_and_locate(app, client, region="brest")
+    later = staff.create("later@example.org")  # joined after the report: no wrap yet
+    _opted_in_directly(app, later)
+    key = private_key_of(app, coordinator)
+    with app.app_context():
+        session = db.session()
+        row = session.get(Notice, later.account_id)
+        assert row is not None
+        row.activity = False
+        report = session.scalars(select(Report).where(Report.public_id == public_id)).one()
+        grant(
+            session,
+            report,
+            account_id=coordinator.account_id,
+            private_key=key,
+            grantee_id=later.account_id,
+        )
+        session.commit()
+    assert _activity(app, later)

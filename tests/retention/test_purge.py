@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, or_, select
@@ -19,6 +20,7 @@ from config import Config
 from registry import db
 from registry.attachments.storage import BlobStore
 from registry.evidence import figures
+from registry.keyring.escrow import escrow_status
 from registry.models import (
     Attachment,
     AuditEvent,
@@ -36,7 +38,7 @@ from registry.models import (
     SealedField,
     SnapshotSummary,
 )
-from registry.retention.purge import purge_due, sweep_orphan_blobs
+from registry.retention.purge import SweepRefused, purge_due, sweep_orphan_blobs
 from registry.retention.rules import add_months
 from tests.evidence.plain import add_case
 from tests.helpers import StaffActions, english_client, post_form, submit_report
@@ -212,3 +214,39 @@ def _blob(folder: Path) -> Path:
     path = folder / secrets.token_hex(16)
     path.write_bytes(b"ciphertext")
     return path
+
+
+def test_rows_that_reach_a_purged_case_late_go_at_the_next_run(app: Flask) -> None:
+    """A writer that checked the case before the purge committed may add its row after."""
+    with app.app_context():
+        session = db.session()
+        report = closed_case(session, closed_on=date(2020, 1, 31))
+        report_id, public_id = report.id, report.public_id
+        session.commit()
+        assert purge_due(session, _cfg(app), _store(app), today=TODAY).purged == [public_id]
+        purged = session.get(Report, report_id, populate_existing=True)
+        assert purged is not None
+        # The days that could be joined with other records keep their month only.
+        assert (purged.received_on.day, purged.closed_on) == (1, date(2020, 1, 1))
+        # Escrow has nothing to cover for it: no false "lacks a wrap".
+        assert escrow_status(session, "0" * 16).lacking == 0
+        # A racing writer's rows, stored just after the purge.
+        session.add(SealedField(report_id=report_id, name="note:late", ciphertext=b"late"))
+        session.add(KeyWrap(report_id=report_id, escrow=True, wrapped=b"late wrap"))
+        session.commit()
+        assert purge_due(session, _cfg(app), _store(app), today=TODAY).purged == []
+        for model in (SealedField, KeyWrap):
+            assert _count(session, model, report_id) == 0
+        details = session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.report_ref == public_id)
+        ).all()
+        assert details == ["codes", "late"]
+
+
+def test_the_orphan_sweep_refuses_when_most_blobs_are_unnamed(app: Flask) -> None:
+    """A wrong or stale database must not make every case's files look like orphans."""
+    store = _store(app)
+    blobs = [_blob(store.kept) for _ in range(25)]
+    with app.app_context(), pytest.raises(SweepRefused):
+        sweep_orphan_blobs(db.session(), store, older_than_days=0)
+    assert all(blob.exists() for blob in blobs)
