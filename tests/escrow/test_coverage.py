@@ -39,6 +39,9 @@ def cli_env(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.setenv("REGISTRY_DATABASE_URL", cfg.database_url)
     monkeypatch.setenv("REGISTRY_INSTANCE_DIR", str(cfg.instance_dir))
     monkeypatch.setenv("REGISTRY_KEYS_DIR", str(cfg.keys_dir))
+    # The app's test costs for keys `escrow rotate` makes (not 1 GiB Argon2id).
+    monkeypatch.setenv("REGISTRY_ESCROW_MEMORY_KIB", str(cfg.escrow_memory_kib))
+    monkeypatch.setenv("REGISTRY_ESCROW_ITERATIONS", str(cfg.escrow_iterations))
     (tmp_path / "pass.txt").write_text(ESCROW_PASSPHRASE + "\n")
     return tmp_path / "pass.txt"
 
