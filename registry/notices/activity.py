@@ -27,7 +27,17 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, case, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    bindparam,
+    case,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,15 +75,14 @@ def note_activity(
 ) -> None:
     """Mark activity for those of ``account_ids`` who opted in (one statement, or none)."""
     if account_ids:
-        _upsert(db, opted_in(Account.id.in_(list(account_ids))), now=now)
+        statement = _statement(db, "accounts")
+        db.execute(statement, {"ids": list(account_ids), "moment": _moment(now)})
 
 
 def note_case_holders(db: Session, report_id: int, *, now: datetime | None = None) -> None:
     """Mark activity for everyone who holds the key of report ``report_id`` (one statement)."""
-    wrapped_to = select(KeyWrap.account_id).where(
-        KeyWrap.report_id == report_id, KeyWrap.account_id.is_not(None)
-    )
-    _upsert(db, opted_in(Account.id.in_(wrapped_to)), now=now)
+    statement = _statement(db, "holders")
+    db.execute(statement, {"report_id": report_id, "moment": _moment(now)})
 
 
 def note_assignment(db: Session, *, new: int | None, old: int | None, by: int) -> None:
@@ -83,16 +92,44 @@ def note_assignment(db: Session, *, new: int | None, old: int | None, by: int) -
         note_activity(db, [new])
 
 
-def _upsert(db: Session, people: Select[int], *, now: datetime | None) -> None:
-    moment = literal(datetime.now(UTC) if now is None else now, UTCDateTime())
+def _moment(now: datetime | None) -> datetime:
+    return datetime.now(UTC) if now is None else now
+
+
+_NOTICES: Table = Notice.__table__  # type: ignore[assignment]
+# The two statements per dialect, built once per worker: they run inside
+# every submission, whose CPU budget is a few milliseconds, and building
+# the statement cost as much as running it.  Values come as parameters.
+_STATEMENTS: dict[tuple[str, str], Executable] = {}
+
+
+def _statement(db: Session, who: str) -> Executable:
+    dialect = db.get_bind().dialect.name
+    statement = _STATEMENTS.get((dialect, who))
+    if statement is None:
+        if who == "accounts":
+            people = opted_in(Account.id.in_(bindparam("ids", expanding=True)))
+        else:
+            wrapped_to = select(KeyWrap.account_id).where(
+                KeyWrap.report_id == bindparam("report_id"), KeyWrap.account_id.is_not(None)
+            )
+            people = opted_in(Account.id.in_(wrapped_to))
+        statement = _STATEMENTS[(dialect, who)] = _upsert(dialect, people)
+    return statement
+
+
+def _upsert(dialect: str, people: Select[int]) -> Executable:
+    moment = bindparam("moment", type_=UTCDateTime())
     unscheduled = literal(UNSCHEDULED, UTCDateTime())
     rows = people.add_columns(true(), unscheduled, literal(0))
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Notice).from_select(
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # The table, not the mapped class: with parameters, an ORM insert would
+    # be taken for a bulk insert of rows.
+    statement = insert(_NOTICES).from_select(
         ["account_id", "activity", "not_before", "failures"], rows
     )
     current = Notice.__table__.c
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[current.account_id],
         set_={
             "activity": true(),
@@ -106,4 +143,3 @@ def _upsert(db: Session, people: Select[int], *, now: datetime | None) -> None:
             ),
         },
     )
-    db.execute(statement)
