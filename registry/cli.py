@@ -40,6 +40,7 @@ from registry.models.migrate import upgrade
 from registry.notices import cli as notices_cli
 from registry.referral import cli as referral_cli
 from registry.reforms.service import load_catalogue
+from registry.retention.rules import check_config as check_retention
 from registry.taxonomy.service import load_vocabularies
 from registry.telegram import cli as telegram_cli
 from registry.web import health
@@ -60,8 +61,13 @@ def _app() -> Flask:
 
 
 def _config() -> Config:
-    """The configuration from the environment; one line and exit 2 if it is unusable."""
-    return config_or_exit()
+    """The configuration from the environment; one line and exit 2 if it is unusable.
+
+    Retention's disposition codes are judged here too (against the
+    vocabulary), so `registry init`, and with it `make run`, refuses a
+    misspelt one in one line instead of the app factory's traceback.
+    """
+    return config_or_exit(check_retention)
 
 
 @click.group()

@@ -154,3 +154,21 @@ def test_a_misspelt_disposition_refuses_the_run_naming_the_variable(tmp_path: Pa
     assert result.exit_code == 2
     assert result.output.startswith("registry: REGISTRY_RETENTION_BY_DISPOSITION: unknown")
     assert not (tmp_path / "instance").exists()
+
+
+def test_init_refuses_a_misspelt_disposition_in_one_line(tmp_path: Path) -> None:
+    """`make run` starts with `registry init`: one line naming the variable, nothing created."""
+    result = CliRunner().invoke(
+        main,
+        ["init"],
+        env={
+            "REGISTRY_INSTANCE_DIR": str(tmp_path / "instance"),
+            "REGISTRY_KEYS_DIR": str(tmp_path / "keys"),
+            "REGISTRY_RETENTION_BY_DISPOSITION": "duplicate=0",
+        },
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("registry: REGISTRY_RETENTION_BY_DISPOSITION")
+    assert result.output.count("\n") == 1
+    assert not (tmp_path / "instance").exists()
+    assert not (tmp_path / "keys").exists()
