@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, object_session
@@ -19,7 +20,8 @@ from registry.attachments.service import blobs_of
 from registry.crypto import Argon2Params, derive_receipt_keys, normalize_receipt
 from registry.evidence import summaries
 from registry.models import Direction, Report
-from registry.records.messages import MessageView
+from registry.notices.activity import note_case_holders
+from registry.records.messages import MessageView, post_from_submitter
 from registry.serving.slots import KdfSlots
 
 # A well-formed receipt that is never issued in practice (the chance that a
@@ -157,6 +159,18 @@ def report_for_session(db: Session, public_id: str) -> Report | None:
     return db.scalars(
         select(Report).where(Report.public_id == public_id, Report.purged_on.is_(None))
     ).first()
+
+
+def post_message(
+    db: Session, report: Report, text: str, *, today: date, signing_seed: bytes
+) -> None:
+    """The submitter's message to the staff, in the caller's transaction.
+
+    Everyone who holds the case's key is marked as having news (quiet
+    e-mail notices, registry.notices): one statement, no mail sent here.
+    """
+    post_from_submitter(db, report, text, today=today, signing_seed=signing_seed)
+    note_case_holders(db, report.id)
 
 
 def update_consents(report: Report, *, contact: str, publish: bool, refer: bool) -> None:

@@ -17,7 +17,6 @@ from registry.errors import keeps_text_on_expired_token, keeps_text_on_outage, s
 from registry.followup import cookie, service
 from registry.followup.forms import ConsentForm, FilesForm, MessageForm, ReceiptForm, WithdrawForm
 from registry.models import Direction, Report
-from registry.notices.activity import note_case_holders
 from registry.records import messages as case_messages
 from registry.serving.slots import Busy
 from registry.web.extensions import limiter
@@ -168,14 +167,13 @@ def message() -> ResponseReturnValue:
         return _render_case(*current, form, None), 422
     dbs = db.session()
     session, report = current
-    case_messages.post_from_submitter(
+    service.post_message(
         dbs,
         report,
         form.text.data or "",
         today=datetime.now(UTC).date(),
         signing_seed=session.signing_seed,
     )
-    note_case_holders(dbs, report.id)
     dbs.commit()
     return redirect(url_for("followup.case", sent=1), code=303)
 
