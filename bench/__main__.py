@@ -53,6 +53,16 @@ def _log(message: str) -> None:
 def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
     """Every measurement on one backend."""
     rows = measure_inprocess(backend, folder, args)
+    rows.extend(measure_pages(backend, folder, args))
+    rows.extend(measure_uploads(backend, folder, args))
+    rows.extend(measure_slow(backend, folder, args))
+    rows.extend(measure_cleaning(backend, folder, args))
+    return rows
+
+
+def measure_pages(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
+    """Parts b and c: submissions over HTTP, then the staff pages over them."""
+    rows: Rows = []
     with database(backend, folder / "http") as url:
         server = start(url, folder / "http")
         try:
@@ -90,9 +100,6 @@ def measure(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
     rows.extend(http_rows(args, submitted, seeded, queue, cases, rss))
     rows.extend(search_rows(args, sealed, searches))
     rows.extend(queue_search.rows(costs))
-    rows.extend(measure_uploads(backend, folder, args))
-    rows.extend(measure_slow(backend, folder, args))
-    rows.extend(measure_cleaning(backend, folder, args))
     return rows
 
 
@@ -193,6 +200,9 @@ def main() -> None:
     parser.add_argument("--cleaning-only", action="store_true", help="run part f only")
     parser.add_argument("--inprocess-only", action="store_true", help="run part a only")
     parser.add_argument(
+        "--pages-only", action="store_true", help="run parts b and c only (the staff pages)"
+    )
+    parser.add_argument(
         "--peer-runs", type=int, default=200, help="g: reports sealed by each way of sealing"
     )
     parser.add_argument(
@@ -230,6 +240,8 @@ def main() -> None:
         run = measure_cleaning
     if args.inprocess_only:
         run = measure_inprocess
+    if args.pages_only:
+        run = measure_pages
     results: dict[str, Rows | str] = {}
     with tempfile.TemporaryDirectory(prefix="sviedka-bench-") as tmp:
         results[SQLITE] = run(SQLITE, Path(tmp) / "sqlite", args)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.models.base import NO_ROWID, Base, RowId, random_row_id
+
+if TYPE_CHECKING:
+    from registry.models.evidence import CaseSummary
+    from registry.models.retention import RetentionHold
 
 
 class Status(StrEnum):
@@ -139,6 +144,12 @@ class Report(Base):
         cascade="all, delete-orphan", passive_deletes=True
     )
     wraps: Mapped[list[KeyWrap]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    # Read-only views of the one-per-case rows the case page shows, so that
+    # page can load them with the report in one statement (joinedload)
+    # instead of one query each.  Written only by their services
+    # (registry.retention.holds, registry.evidence.summaries).
+    hold: Mapped[RetentionHold | None] = relationship(viewonly=True)
+    summary: Mapped[CaseSummary | None] = relationship(viewonly=True)
 
 
 class ReportViolation(Base):

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Report
-from registry.retention.holds import current_hold
 from registry.retention.rules import Rules
 
 
@@ -28,9 +27,13 @@ class RetentionState:
     reason: str | None = None
 
 
-def state_of(db: Session, report: Report, rules: Rules, today: date) -> RetentionState:
-    """The retention of ``report`` as of ``today``."""
-    hold = current_hold(db, report)
+def state_of(report: Report, rules: Rules, today: date) -> RetentionState:
+    """The retention of ``report`` as of ``today``.
+
+    The hold comes through ``report.hold``: loaded with the report where the
+    case page opens it (registry.records.access.open_report), else one query.
+    """
+    hold = report.hold
     active = hold is not None and hold.until >= today
     return RetentionState(
         purged_on=report.purged_on,

@@ -113,7 +113,8 @@ def summary_panel(report: Report) -> SummaryPanel:
     reads plain columns only and asks nothing of the key itself.
     """
     dbs = db.session()
-    summary = summaries.summary_of(dbs, report)
+    # Loaded with the report where the case page opens it (open_report).
+    summary = report.summary
     posted: _Posted = g.get("summary_posted") or _Posted()
     form = posted.form or SummaryForm(formdata=None, text=summary.text if summary else "")
     approval = posted.approval or SummaryApprovalForm(formdata=None)

@@ -247,7 +247,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in _active_proposals()},
         links=links.links_of(dbs, case.report, current_user.id),
-        retention=retention_status.state_of(dbs, case.report, _retention_rules(), today),
+        retention=retention_status.state_of(case.report, _retention_rules(), today),
         hold_form=HoldForm(formdata=None),
         today=today,
     )
