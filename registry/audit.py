@@ -26,13 +26,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from registry.models import AuditEvent
-from registry.models.base import utcnow
+from registry.models.base import insert_now, utcnow
 
 FORMAT = "sviedka-audit-v1"
 GENESIS = bytes(32)
@@ -199,17 +199,8 @@ def record(
     # event.  WHY not the ORM's add and flush: every case opening appends an
     # event, and the unit of work cost the case page more than the insert.
     # The returned object is a detached copy of the row for the caller.
-    db.execute(insert(_EVENTS), [_row(event)])
+    insert_now(db, event)
     return event
-
-
-# The table itself, not the mapped class: an insert into the class goes
-# through the ORM's bulk path, which is the cost avoided here.
-_EVENTS = cast(Table, AuditEvent.__table__)
-
-
-def _row(event: AuditEvent) -> dict[str, Any]:
-    return {column.key: getattr(event, column.key) for column in _EVENTS.columns}
 
 
 class Problem(StrEnum):

@@ -38,7 +38,9 @@ from registry.models import (
     ReportFlag,
     ReportViolation,
     SealedField,
+    Status,
 )
+from registry.models.base import insert_now, random_row_id, table_of
 from registry.notices.activity import note_activity
 from registry.records.ids import new_public_id
 from registry.records.texts import seal_answers
@@ -182,21 +184,26 @@ def _insert_children(
     """Write a new report's child rows in one statement per table.
 
     WHY Core inserts: the ORM's unit of work for these ten-odd rows cost more
-    CPU than sealing the whole report (bench.submit_profile).
+    CPU than sealing the whole report (bench.submit_profile).  Into the
+    tables, not the mapped classes: an insert into a class still goes
+    through the ORM's bulk-insert path, about 0.15 ms a statement.
     """
     if violations:
         db.execute(
-            insert(ReportViolation), [{"report_id": report_id, "code": c} for c in violations]
+            insert(table_of(ReportViolation)),
+            [{"report_id": report_id, "code": c} for c in violations],
         )
     if flags:
-        db.execute(insert(ReportFlag), [{"report_id": report_id, "code": c} for c in flags])
+        db.execute(
+            insert(table_of(ReportFlag)), [{"report_id": report_id, "code": c} for c in flags]
+        )
     db.execute(
-        insert(SealedField),
+        insert(table_of(SealedField)),
         [{"report_id": report_id, "name": n, "ciphertext": c} for n, c in sealed.items()],
     )
     if wraps:
         db.execute(
-            insert(KeyWrap),
+            insert(table_of(KeyWrap)),
             [
                 {
                     "report_id": report_id,
@@ -264,6 +271,10 @@ def submit_report(
     dek = new_data_key()
     inbox = generate_keypair()
     report = Report(
+        # Every value the code below reads back, the row id included: the
+        # row is written by insert_now, and this object stays a copy.
+        id=random_row_id(),
+        status=Status.NEW.value,
         public_id=public_id,
         region=data.region,
         incident_month=data.incident_month,
@@ -302,11 +313,10 @@ def submit_report(
     ]
     if keys.escrow_public is not None:
         wraps.append((None, True, wrap_data_key(dek, keys.escrow_public, report_id=public_id)))
-    db.add(report)
     try:
-        # The report row first: its row id for the children, and the unique
-        # lookup id checked before any child row or file is written.
-        db.flush()
+        # The report row first, and at once: the unique lookup id is checked
+        # before any child row or file is written.
+        insert_now(db, report)
         _insert_children(
             db,
             report.id,
