@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Container, Generator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import lru_cache, partial
@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
@@ -53,6 +54,7 @@ from registry.retention.rules import Rules
 from registry.review import attention, links, queue_args, search, service
 from registry.review.forms import CodingForm, MappingForm, ReplyForm
 from registry.review.queue import PAGE_SIZE, count_matching, queue_page
+from registry.review.queue_rows import QueueRow, RowWords, options_html, rows_html
 from registry.review.stats_views import _stats_index
 from registry.taxonomy.service import choices, titles
 from registry.web.forms import options
@@ -92,6 +94,39 @@ def staff_day(context: Context, day: date) -> str:
 def staff_month(context: Context, month: str | None) -> str:
     """A month of incident ("YYYY-MM") in the page's language ("August 2020"); "—" if none."""
     return _month(month, context.get("current_language") or str(get_locale())) if month else "—"
+
+
+@bp.app_template_global("queue_rows")
+@pass_context
+def queue_rows(
+    context: Context,
+    reports: Sequence[QueueRow],
+    waiting: Container[int],
+    fresh: Container[int],
+    case_prefix: str,
+    statuses: Mapping[str, str],
+    regions: Mapping[str, str],
+    urgent_tag: str,
+    waiting_tag: str,
+    fresh_tag: str,
+) -> Markup:
+    """The queue table's rows (registry.review.queue_rows), in the page's language."""
+    lang = context.get("current_language") or str(get_locale())
+    words = RowWords(
+        case_prefix=case_prefix,
+        statuses=statuses,
+        regions=regions,
+        urgent_tag=urgent_tag,
+        waiting_tag=waiting_tag,
+        fresh_tag=fresh_tag,
+        day=lambda day: _day(day, lang),
+        month=lambda month: _month(month, lang) if month else "—",
+    )
+    return rows_html(reports, words, waiting, fresh)
+
+
+# The filters' options (queue and statistics pages), see registry.review.queue_rows.
+bp.add_app_template_global(options_html, "filter_options")
 
 
 def month_title(month: str) -> str:

@@ -120,6 +120,14 @@ def test_the_case_page_reads_each_part_once(
     # linked cases the reviewer holds a key of.
     assert sum("report_links" in _tables(sql) for sql in statements) == 1
     assert not any(_tables(sql) == {"key_wraps"} for sql in statements)
+    # The retention hold and the public summary come with the report.
+    (report,) = [sql for sql in statements if "FROM reports" in sql]
+    assert {"retention_holds", "case_summaries"} <= _tables(report)
+    assert not any(
+        _tables(sql) & {"retention_holds", "case_summaries"} - _tables(report)
+        for sql in statements
+        if sql != report
+    )
 
 
 def test_opening_a_case_holds_the_chain_lock_only_to_append(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from registry import db
 from registry.models import ReformProposal, Report
 from registry.reforms.service import active_proposals
-from tests.helpers import StaffActions, english_client, submit_and_locate
+from tests.helpers import StaffActions, csrf_token, english_client, submit_and_locate
 
 
 def _in(client: FlaskClient, lang: str) -> None:
@@ -76,12 +76,11 @@ def test_mapped_list_queue_filter_and_standards_use_titles(
         assert proposal is not None
         title_be = proposal.title("be")
     page = _get(client, f"/review/case/{public_id}")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert token
+    token = csrf_token(page)
     response = client.post(
         f"/review/case/{public_id}/mappings",
         data={
-            "csrf_token": token.group(1),
+            "csrf_token": token,
             "proposal": "torture-criminalise",
             "strength": "strong",
             "rationale": "Why",
