@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
+from flask_wtf.csrf import generate_csrf
 
 GLOBAL_KEY = "all"
 
@@ -40,9 +43,26 @@ def _unlimited() -> bool:
     return request.blueprint in UNLIMITED_BLUEPRINTS
 
 
+def _csrf_once() -> dict[str, Callable[[], str]]:
+    # Flask-WTF's ``csrf_token()`` template global looks its settings up
+    # in the app's configuration and the request context on every call;
+    # a staff case page calls it about forty times (one per form).  The
+    # token is the same for the whole request (Flask-WTF keeps it in
+    # ``g``), so each render asks for it once and repeats the answer.
+    token: list[str] = []
+
+    def csrf_token() -> str:
+        if not token:
+            token.append(generate_csrf())
+        return token[0]
+
+    return {"csrf_token": csrf_token}
+
+
 def init_app(app: Flask) -> None:
     """Initialise CSRF protection, rate limiting and Flask-Login."""
     csrf.init_app(app)
+    app.context_processor(_csrf_once)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
