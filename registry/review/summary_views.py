@@ -92,8 +92,11 @@ class SummaryPanel:
     summary: CaseSummary | None
     # Consent to publish and verified: a summary may be written.
     publishable: bool
-    form: SummaryForm
-    approval: SummaryApprovalForm
+    # The writing and approval forms, only where the page shows them
+    # (publishable): most cases have no consent to publish, and building
+    # both forms for every case page cost it more than the section's text.
+    form: SummaryForm | None
+    approval: SummaryApprovalForm | None
     # The current staff member wrote it: they may not approve it too.
     mine: bool
     writer: str | None
@@ -116,13 +119,16 @@ def summary_panel(report: Report) -> SummaryPanel:
     # Loaded with the report where the case page opens it (open_report).
     summary = report.summary
     posted: _Posted = g.get("summary_posted") or _Posted()
-    form = posted.form or SummaryForm(formdata=None, text=summary.text if summary else "")
-    approval = posted.approval or SummaryApprovalForm(formdata=None)
-    # Always the digest of the text shown on this page, never a posted one.
-    approval.seen.data = summaries.text_digest(summary.text) if summary else ""
+    publishable = summaries.is_publishable(dbs, report)
+    form, approval = None, None
+    if publishable:
+        form = posted.form or SummaryForm(formdata=None, text=summary.text if summary else "")
+        approval = posted.approval or SummaryApprovalForm(formdata=None)
+        # Always the digest of the text shown on this page, never a posted one.
+        approval.seen.data = summaries.text_digest(summary.text) if summary else ""
     return SummaryPanel(
         summary=summary,
-        publishable=summaries.is_publishable(dbs, report),
+        publishable=publishable,
         form=form,
         approval=approval,
         mine=summary is not None and summary.written_by == current_user.id,

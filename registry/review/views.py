@@ -42,7 +42,7 @@ from registry.attachments.upload import blob_store
 from registry.auditlog import page as log_page
 from registry.auditlog.labels import ACTOR_LABELS, action_label
 from registry.auth import loader
-from registry.models import Report
+from registry.models import Report, Role
 from registry.records import messages as case_messages
 from registry.records.access import NoAccess, data_key_for, find_report, holders_and_others
 from registry.records.integrity import Damage, record_damage
@@ -283,7 +283,8 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         proposal_titles={p.code: p.title(lang) for p in _active_proposals()},
         links=links.links_of(dbs, case.report, current_user.id),
         retention=retention_status.state_of(case.report, _retention_rules(), today),
-        hold_form=HoldForm(formdata=None),
+        # Only coordinators see the hold form (templates/staff/retention/_case.html).
+        hold_form=HoldForm(formdata=None) if current_user.role == Role.COORDINATOR else None,
         today=today,
     )
 
