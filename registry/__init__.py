@@ -12,7 +12,7 @@ from registry.keyring.signing import publish_signing_key
 from registry.retention.rules import check_config as check_retention
 from registry.serving.heap import HeapSettler
 from registry.serving.slots import KdfSlots
-from registry.web import extensions, i18n, labels, routing, security
+from registry.web import compiled, extensions, i18n, labels, routing, security
 
 
 def create_app(cfg: Config | None = None) -> Flask:
@@ -54,6 +54,8 @@ def create_app(cfg: Config | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=cfg.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
     )
+    # Templates compiled once per process, not once per app (registry.web.compiled).
+    app.jinja_env.bytecode_cache = compiled.PROCESS_BYTECODE
     db.init_app(app, cfg.database_url)
     extensions.init_app(app)
     i18n.init_app(app)
