@@ -148,9 +148,18 @@ def test_a_genuine_resend_is_recognised(app: Flask, client: FlaskClient) -> None
 
 
 def test_the_page_holds_no_receipt_before_sending(client: FlaskClient) -> None:
-    _token, draft = _page(client)
+    html = client.get("/report").get_data(as_text=True)
+    found = DRAFT.search(html)
+    assert found
+    draft = found.group(1)
     assert draft_id_ok(draft)
-    assert normalize_receipt(draft) is None
+    receipt = normalize_receipt(_fresh(_send(client, draft, csrf_token(html))))
+    assert receipt is not None
+    # Not in the page in any spelling a person could type it in (the draft
+    # id, random letters, may itself happen to have a receipt's shape: it is
+    # what the receipt is derived from, not the receipt).
+    assert receipt not in re.sub(r"[\s_-]", "", html).upper()
+    assert normalize_receipt(draft) != receipt
 
 
 def test_a_refused_form_keeps_its_draft(app: Flask, client: FlaskClient) -> None:
