@@ -11,6 +11,7 @@ every request that needs the database finds out before its view runs.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -111,13 +112,30 @@ def _require_database() -> None:
     session().connection()
 
 
+# One engine per database URL for the apps of one process.  A gunicorn
+# worker or a CLI command creates one app, so this changes nothing there;
+# a process that creates many apps on one database (the test suite makes
+# one per test) reuses the engine's compiled statements and its pool
+# instead of compiling every statement and opening every connection anew.
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _shared_engine(url: str) -> Engine:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = make_engine(url)
+        return engine
+
+
 def init_app(app: Flask, url: str) -> None:
     """Attach an engine and a scoped session factory to ``app``.
 
     Called before the other extensions, so the database check runs before
     the CSRF, rate-limit and login hooks.
     """
-    engine = make_engine(url)
+    engine = _shared_engine(url)
     factory = scoped_session(sessionmaker(bind=engine, expire_on_commit=False))
     app.extensions[_EXTENSION] = (engine, factory)
     app.before_request(_require_database)
