@@ -1,7 +1,8 @@
 """Database engine and request-scoped sessions.
 
-Plain SQLAlchemy 2: one engine per app, one session per request (or per CLI
-command), removed at teardown.  Service functions never reach for a global
+Plain SQLAlchemy 2: one engine per database URL in a process (so one per
+app in a worker), one session per request (or per CLI command), removed at
+teardown.  Service functions never reach for a global
 session; views pass :func:`session` to them explicitly.
 
 An unreachable database is an outage, not a bug: :func:`is_outage` tells
