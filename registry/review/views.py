@@ -86,14 +86,22 @@ def _month(month: str, locale: str) -> str:
 @pass_context
 def staff_day(context: Context, day: date) -> str:
     """A day in the page's language ("4 Mar 2025"), for staff pages."""
-    return _day(day, context.get("current_language") or str(get_locale()))
+    return _day(day, _page_language(context))
 
 
 @bp.app_template_filter("staff_month")
 @pass_context
 def staff_month(context: Context, month: str | None) -> str:
     """A month of incident ("YYYY-MM") in the page's language ("August 2020"); "—" if none."""
-    return _month(month, context.get("current_language") or str(get_locale())) if month else "—"
+    return _month_or_dash(month, _page_language(context))
+
+
+def _page_language(context: Context) -> str:
+    return context.get("current_language") or str(get_locale())
+
+
+def _month_or_dash(month: str | None, lang: str) -> str:
+    return _month(month, lang) if month else "—"
 
 
 @bp.app_template_global("queue_rows")
@@ -111,7 +119,7 @@ def queue_rows(
     fresh_tag: str,
 ) -> Markup:
     """The queue table's rows (registry.review.queue_rows), in the page's language."""
-    lang = context.get("current_language") or str(get_locale())
+    lang = _page_language(context)
     words = RowWords(
         case_prefix=case_prefix,
         statuses=statuses,
@@ -120,7 +128,7 @@ def queue_rows(
         waiting_tag=waiting_tag,
         fresh_tag=fresh_tag,
         day=lambda day: _day(day, lang),
-        month=lambda month: _month(month, lang) if month else "—",
+        month=lambda month: _month_or_dash(month, lang),
     )
     return rows_html(reports, words, waiting, fresh)
 
