@@ -98,6 +98,12 @@ def _validate(actor: str, action: str, report_ref: str | None, detail: str | Non
             raise ValueError("detail must be codes (ASCII letters, digits, ._:,=+/-)")
 
 
+# Built once (registry.records.access says why): every case opening appends.
+_PG_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_SQLITE_WRITE_LOCK = text("BEGIN IMMEDIATE")
+_LAST_EVENT = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+
+
 def _lock_chain(db: Session) -> None:
     """Make this transaction the only writer of the chain until it ends.
 
@@ -122,11 +128,11 @@ def _lock_chain(db: Session) -> None:
     """
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        conn.execute(_PG_CHAIN_LOCK, {"key": _PG_LOCK_KEY})
     elif conn.dialect.name == "sqlite":
         driver: Any = conn.connection.driver_connection
         if not driver.in_transaction:
-            conn.execute(text("BEGIN IMMEDIATE"))
+            conn.execute(_SQLITE_WRITE_LOCK)
 
 
 def lock_chain(db: Session) -> None:
@@ -165,9 +171,7 @@ def record(
     """
     _validate(actor, action, report_ref, detail)
     _lock_chain(db)
-    last = db.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
+    last = db.execute(_LAST_EVENT).first()
     position, prev_hash = (last.id + 1, last.hash) if last else (1, GENESIS)
     # Read the clock under the lock, so times never run backwards along the
     # chain (day-only events aside).

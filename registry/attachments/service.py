@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from registry.attachments.imageplan import CleaningBudget, OverBudget, TooLarge
@@ -373,6 +373,15 @@ def opened_row(
     return replace(view, verified=verified, legacy=signer.legacy), key
 
 
+# Built once (registry.records.access says why).
+# Upload order: ids are random.
+_ATTACHMENTS = (
+    select(Attachment)
+    .where(Attachment.report_id == bindparam("report_id"))
+    .order_by(Attachment.seq)
+)
+
+
 def list_for_staff(
     db: Session, report: Report, dek: bytes, damage: Damage, *, signer: SubmitterKey
 ) -> list[AttachmentView]:
@@ -385,12 +394,7 @@ def list_for_staff(
     when the report has a verify key, noted as ``file`` too.  The
     blobs are not read here: a damaged blob shows when it is downloaded.
     """
-    rows = list(
-        db.scalars(
-            # Upload order: ids are random.
-            select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.seq)
-        )
-    )
+    rows = list(db.scalars(_ATTACHMENTS, {"report_id": report.id}))
     if not rows:
         return []
     try:

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from config import Config
@@ -97,6 +97,14 @@ def start_session(db: Session, account: Account, private_key: bytes) -> str:
     return _encode(session_id, secret)
 
 
+# Built once (registry.records.access says why).
+_SESSION_AND_ACCOUNT = (
+    select(StaffSession, Account)
+    .outerjoin(Account, Account.id == StaffSession.account_id)
+    .where(StaffSession.ref == bindparam("ref"))
+)
+
+
 def resume_session(
     db: Session, cookie: str | None, timeouts: Timeouts, now: datetime | None = None
 ) -> LiveSession | None:
@@ -111,11 +119,7 @@ def resume_session(
     # this first.  An outer join, so a session whose account row is gone is
     # still found, and judged below exactly as before (expired: deleted;
     # otherwise refused for want of an active account).
-    found = db.execute(
-        select(StaffSession, Account)
-        .outerjoin(Account, Account.id == StaffSession.account_id)
-        .where(StaffSession.ref == _ref(session_id))
-    ).first()
+    found = db.execute(_SESSION_AND_ACCOUNT, {"ref": _ref(session_id)}).first()
     if found is None:
         return None
     row, account = found

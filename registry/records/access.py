@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from registry.crypto import CannotOpen, unwrap_data_key
@@ -47,6 +47,32 @@ def data_key_for(db: Session, report: Report, account_id: int, private_key: byte
     return _unwrap(wrap.wrapped, report, private_key)
 
 
+# The statements every case page sends are built once, at import, with
+# bind parameters for what varies (here and in the modules that read a
+# case's parts).  WHY: a statement object computes its cache key once and
+# keeps it, so running the same object skips building the statement and
+# hashing its structure, about 50 µs of SQLAlchemy per statement; a case
+# page sends a dozen (bench, issue 10).
+#
+# The report with its codes, its one-per-case rows (hold, public summary:
+# outer joins on unique keys add columns, not rows, and save a query each)
+# and the wrap addressed to the reader.
+_OPEN_REPORT = (
+    select(Report, KeyWrap.wrapped)
+    .outerjoin(
+        KeyWrap,
+        and_(KeyWrap.report_id == Report.id, KeyWrap.account_id == bindparam("account_id")),
+    )
+    .where(Report.public_id == bindparam("public_id"))
+    .options(
+        joinedload(Report.violations),
+        joinedload(Report.flags),
+        joinedload(Report.hold),
+        joinedload(Report.summary),
+    )
+)
+
+
 def open_report(
     db: Session, public_id: str, account_id: int, private_key: bytes
 ) -> tuple[Report, bytes]:
@@ -57,25 +83,8 @@ def open_report(
     refusals, all :class:`NoAccess`: no such report, no wrap, or a wrap
     this private key does not open.
     """
-    rows = (
-        db.execute(
-            select(Report, KeyWrap.wrapped)
-            .outerjoin(
-                KeyWrap, and_(KeyWrap.report_id == Report.id, KeyWrap.account_id == account_id)
-            )
-            .where(Report.public_id == public_id)
-            # The page's one-per-case rows too (hold, public summary): outer
-            # joins on unique keys add columns, not rows, and save a query each.
-            .options(
-                joinedload(Report.violations),
-                joinedload(Report.flags),
-                joinedload(Report.hold),
-                joinedload(Report.summary),
-            )
-        )
-        .unique()
-        .all()
-    )
+    wanted = {"account_id": account_id, "public_id": public_id}
+    rows = db.execute(_OPEN_REPORT, wanted).unique().all()
     if not rows:
         raise NoAccess()
     report, wrapped = rows[0]
@@ -91,6 +100,20 @@ def _unwrap(wrapped: bytes, report: Report, private_key: bytes) -> bytes:
         raise NoAccess() from None
 
 
+_HOLDERS_AND_OTHERS = (
+    select(Account.id, Account.email, KeyWrap.account_id)
+    .outerjoin(
+        KeyWrap,
+        and_(KeyWrap.report_id == bindparam("report_id"), KeyWrap.account_id == Account.id),
+    )
+    .where(
+        Account.active.is_(True),
+        or_(KeyWrap.account_id.is_not(None), Account.role.in_(KEY_HOLDER_ROLES)),
+    )
+    .order_by(Account.email)
+)
+
+
 def holders_and_others(db: Session, report: Report) -> tuple[list[Person], list[Person]]:
     """Who holds a key of ``report``, and who could be given one, in one query.
 
@@ -103,15 +126,7 @@ def holders_and_others(db: Session, report: Report) -> tuple[list[Person], list[
     public and locked keys included) for every staff member cost it more
     than the query.
     """
-    rows = db.execute(
-        select(Account.id, Account.email, KeyWrap.account_id)
-        .outerjoin(KeyWrap, and_(KeyWrap.report_id == report.id, KeyWrap.account_id == Account.id))
-        .where(
-            Account.active.is_(True),
-            or_(KeyWrap.account_id.is_not(None), Account.role.in_(KEY_HOLDER_ROLES)),
-        )
-        .order_by(Account.email)
-    ).all()
+    rows = db.execute(_HOLDERS_AND_OTHERS, {"report_id": report.id}).all()
     holders = [Person(id, email) for id, email, wrapped in rows if wrapped is not None]
     others = [Person(id, email) for id, email, wrapped in rows if wrapped is None]
     return holders, others

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from registry import audit
@@ -119,11 +119,13 @@ def post_reply(
     return message
 
 
+# Built once (registry.records.access says why).
+# Conversation order: ids are random and messages carry only a day.
+_MESSAGES = select(Message).where(Message.report_id == bindparam("report_id")).order_by(Message.seq)
+
+
 def _messages(db: Session, report: Report) -> list[Message]:
-    # Conversation order: ids are random and messages carry only a day.
-    return list(
-        db.scalars(select(Message).where(Message.report_id == report.id).order_by(Message.seq))
-    )
+    return list(db.scalars(_MESSAGES, {"report_id": report.id}))
 
 
 def read_as_submitter(db: Session, report: Report, private_key: bytes) -> list[MessageView]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import BindParameter, bindparam, case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -136,17 +136,23 @@ def unlink(
     _record(db, "case.unlinked", account_id, row.kind, report, other)
 
 
+# Built once (registry.records.access says why).
+_THIS: BindParameter[int] = bindparam("report_id")
+_LINKS = (
+    select(ReportLink.id, ReportLink.kind, Report.id, Report.public_id)
+    .join(
+        Report,
+        Report.id
+        == case((ReportLink.report_id == _THIS, ReportLink.other_id), else_=ReportLink.report_id),
+    )
+    .where(or_(ReportLink.report_id == _THIS, ReportLink.other_id == _THIS))
+    .order_by(ReportLink.kind, Report.public_id)
+)
+
+
 def links_of(db: Session, report: Report, account_id: int) -> list[LinkView]:
     """Every link of ``report``, with whether the viewer holds a key of the other case."""
-    other_id = case(
-        (ReportLink.report_id == report.id, ReportLink.other_id), else_=ReportLink.report_id
-    )
-    rows = db.execute(
-        select(ReportLink.id, ReportLink.kind, Report.id, Report.public_id)
-        .join(Report, Report.id == other_id)
-        .where(or_(ReportLink.report_id == report.id, ReportLink.other_id == report.id))
-        .order_by(ReportLink.kind, Report.public_id)
-    ).all()
+    rows = db.execute(_LINKS, {"report_id": report.id}).all()
     if not rows:
         # Most cases have no link: asking which of no cases the viewer holds
         # a key of would be a round trip for an answer known already.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from registry.crypto import open_field
@@ -25,14 +25,18 @@ class NoteView:
     text: str | None
 
 
+# Built once (registry.records.access says why).
+_NOTES = (
+    select(Note, Account.email)
+    .outerjoin(Account, Account.id == Note.author_id)
+    .where(Note.report_id == bindparam("report_id"))
+    .order_by(Note.id)
+)
+
+
 def read_notes(db: Session, report: Report, dek: bytes, damage: Damage) -> list[NoteView]:
     """Every note of the case, opened with the report key (damaged ones as ``None``)."""
-    rows = db.execute(
-        select(Note, Account.email)
-        .outerjoin(Account, Account.id == Note.author_id)
-        .where(Note.report_id == report.id)
-        .order_by(Note.id)
-    )
+    rows = db.execute(_NOTES, {"report_id": report.id})
     return [
         NoteView(
             email or "—",
