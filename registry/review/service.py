@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from registry import audit
@@ -61,6 +61,18 @@ class CaseView:
     damaged: tuple[str, ...] = ()
 
 
+# Built once (registry.records.access says why).
+_TEXTS_AND_INBOX = select(SealedField).where(
+    SealedField.report_id == bindparam("report_id"),
+    SealedField.name.in_((*TEXT_FIELDS, INBOX_KEY)),
+)
+_MAPPINGS = (
+    select(CaseMapping)
+    .where(CaseMapping.report_id == bindparam("report_id"))
+    .order_by(CaseMapping.proposal_code)
+)
+
+
 def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) -> CaseView:
     """Open every sealed part of a case the reviewer holds a key for.
 
@@ -75,20 +87,25 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
     change waits for it.  Opening first holds the lock for the append and
     the commit only, not for a dozen queries and the decryption besides.
     """
+    return record_opening(db, read_case(db, public_id, account_id, private_key), account_id)
+
+
+def read_case(db: Session, public_id: str, account_id: int, private_key: bytes) -> CaseView:
+    """:func:`open_case` without its event: :func:`record_opening` must follow.
+
+    For a caller with more to read in the same transaction (the case page):
+    it reads that between the two, so the chain lock is still taken last
+    and the page's reads and its event share one transaction.  Nothing
+    read here may leave the server before :func:`record_opening` and the
+    commit.
+    """
     report, dek = open_report(db, public_id, account_id, private_key)
     damage = Damage()
     # The texts' rows and the inbox key's row in one query.  Held until the
     # case is read: the messages and files look the inbox key up by primary
     # key, which the session answers from its identity map without another
     # query, but that map keeps only the rows something still refers to.
-    fields = list(
-        db.scalars(
-            select(SealedField).where(
-                SealedField.report_id == report.id,
-                SealedField.name.in_((*TEXT_FIELDS, INBOX_KEY)),
-            )
-        )
-    )
+    fields = list(db.scalars(_TEXTS_AND_INBOX, {"report_id": report.id}))
     texts, signer = _open_texts(report, fields, dek, damage)
     narrative = texts.pop(NARRATIVE)
     mappings = [
@@ -106,11 +123,7 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
                 ),
             ),
         )
-        for m in db.scalars(
-            select(CaseMapping)
-            .where(CaseMapping.report_id == report.id)
-            .order_by(CaseMapping.proposal_code)
-        )
+        for m in db.scalars(_MAPPINGS, {"report_id": report.id})
     ]
     view = CaseView(
         report=report,
@@ -122,6 +135,19 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         attachments=list_for_staff(db, report, dek, damage, signer=signer),
         notes=read_notes(db, report, dek, damage),
     )
+    return replace(view, damaged=tuple(damage.parts))
+
+
+def record_opening(db: Session, case: CaseView, account_id: int) -> CaseView:
+    """Append the event of opening ``case`` (read by :func:`read_case`), and of its damage.
+
+    The caller commits.  Raises :class:`NoAccess` when the report was
+    withdrawn while it was read (its parts then failed rightly).
+    """
+    report, public_id = case.report, case.report.public_id
+    damage = Damage()
+    for part in case.damaged:
+        damage.note(part)
     if damage.parts:
         # A part that did not open is audited as damage: somebody changed
         # the database.  Unless the submitter withdrew the report while it
@@ -136,7 +162,7 @@ def open_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
         db, actor=audit.account_actor(account_id), action="case.opened", report_ref=public_id
     )
     record_damage(db, public_id, account_id, damage)
-    return replace(view, damaged=tuple(damage.parts))
+    return case
 
 
 def _open_texts(

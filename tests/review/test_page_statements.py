@@ -146,9 +146,15 @@ def test_opening_a_case_holds_the_chain_lock_only_to_append(
     assert under_lock, "nothing appended"
     assert all(_tables(sql) == {"audit_events"} for sql in under_lock), under_lock
     assert any(sql.startswith("INSERT INTO audit_events") for sql in under_lock)
-    # Every sealed part was read before the lock was taken.
+    # Every sealed part was read before the lock was taken, and so were the
+    # key holders and the links: the page is one transaction, which its
+    # commit ends (on PostgreSQL a second one cost three more round trips).
     before_lock = {table for sql in seen[:lock] for table in _tables(sql)}
     assert {"sealed_fields", "case_mappings", "messages", "attachments", "notes"} <= before_lock
+    assert "report_links" in before_lock
+    holders = [sql for sql in seen[:lock] if "accounts.role IN" in sql]
+    assert len(holders) == 1, "the key holders are listed before the lock"
+    assert seen[commit + 1 :] == [], seen[commit + 1 :]
     with app.app_context():
         opened = db.session().scalars(
             select(AuditEvent).where(
