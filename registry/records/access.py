@@ -11,15 +11,45 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from registry.crypto import CannotOpen, unwrap_data_key
-from registry.models import KEY_HOLDER_ROLES, Account, KeyWrap, Report
+from registry.models import (
+    KEY_HOLDER_ROLES,
+    Account,
+    Attachment,
+    CaseMapping,
+    KeyWrap,
+    Message,
+    Note,
+    Report,
+    ReportLink,
+)
 
 
 class NoAccess(Exception):
     """The reviewer holds no key for this report (or it does not exist)."""
+
+
+class Present(NamedTuple):
+    """Whether a case has any row in each list its page shows, asked with the report.
+
+    WHY: most cases have no mapping, message, file, note or link yet, and
+    asking for an empty list is a statement of its own (on PostgreSQL a
+    round trip).  Asked as EXISTS with the report's row, an empty list
+    costs no statement; a list that has rows is read as before.
+    """
+
+    mappings: bool
+    messages: bool
+    attachments: bool
+    notes: bool
+    links: bool
+
+
+def _any_of(column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    return exists().where(column == Report.id)
 
 
 class Person(NamedTuple):
@@ -56,9 +86,17 @@ def data_key_for(db: Session, report: Report, account_id: int, private_key: byte
 #
 # The report with its codes, its one-per-case rows (hold, public summary:
 # outer joins on unique keys add columns, not rows, and save a query each)
-# and the wrap addressed to the reader.
+# the wrap addressed to the reader, and which of its lists have rows.
 _OPEN_REPORT = (
-    select(Report, KeyWrap.wrapped)
+    select(
+        Report,
+        KeyWrap.wrapped,
+        _any_of(CaseMapping.report_id),
+        _any_of(Message.report_id),
+        _any_of(Attachment.report_id),
+        _any_of(Note.report_id),
+        or_(_any_of(ReportLink.report_id), _any_of(ReportLink.other_id)),
+    )
     .outerjoin(
         KeyWrap,
         and_(KeyWrap.report_id == Report.id, KeyWrap.account_id == bindparam("account_id")),
@@ -75,22 +113,23 @@ _OPEN_REPORT = (
 
 def open_report(
     db: Session, public_id: str, account_id: int, private_key: bytes
-) -> tuple[Report, bytes]:
+) -> tuple[Report, bytes, Present]:
     """:func:`find_report` and :func:`data_key_for` in one query, for the case page.
 
     The report comes with its violation and flag codes loaded (the page
-    shows both), and with the wrap addressed to ``account_id``.  The same
-    refusals, all :class:`NoAccess`: no such report, no wrap, or a wrap
-    this private key does not open.
+    shows both), with the wrap addressed to ``account_id``, and with which
+    of its lists have any row (:class:`Present`).  The same refusals, all
+    :class:`NoAccess`: no such report, no wrap, or a wrap this private key
+    does not open.
     """
     wanted = {"account_id": account_id, "public_id": public_id}
     rows = db.execute(_OPEN_REPORT, wanted).unique().all()
     if not rows:
         raise NoAccess()
-    report, wrapped = rows[0]
+    report, wrapped, *present = rows[0]
     if wrapped is None:
         raise NoAccess()
-    return report, _unwrap(wrapped, report, private_key)
+    return report, _unwrap(wrapped, report, private_key), Present(*present)
 
 
 def _unwrap(wrapped: bytes, report: Report, private_key: bytes) -> bytes:

@@ -59,6 +59,8 @@ class CaseView:
     notes: list[NoteView]
     # Kinds of the parts that failed their integrity check (see review.integrity).
     damaged: tuple[str, ...] = ()
+    # False when the case is known to have no link (records.access.Present).
+    linked: bool = True
 
 
 # Built once (registry.records.access says why).
@@ -99,7 +101,7 @@ def read_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
     read here may leave the server before :func:`record_opening` and the
     commit.
     """
-    report, dek = open_report(db, public_id, account_id, private_key)
+    report, dek, present = open_report(db, public_id, account_id, private_key)
     damage = Damage()
     # The texts' rows and the inbox key's row in one query.  Held until the
     # case is read: the messages and files look the inbox key up by primary
@@ -123,17 +125,22 @@ def read_case(db: Session, public_id: str, account_id: int, private_key: bytes) 
                 ),
             ),
         )
-        for m in db.scalars(_MAPPINGS, {"report_id": report.id})
+        for m in (db.scalars(_MAPPINGS, {"report_id": report.id}) if present.mappings else ())
     ]
     view = CaseView(
         report=report,
         narrative=narrative,
         violations=[v.code for v in report.violations],
         mappings=mappings,
-        messages=read_as_staff(db, report, dek, damage, signer=signer),
+        messages=read_as_staff(
+            db, report, dek, damage, signer=signer, any_messages=present.messages
+        ),
         answers=texts,
-        attachments=list_for_staff(db, report, dek, damage, signer=signer),
-        notes=read_notes(db, report, dek, damage),
+        attachments=(
+            list_for_staff(db, report, dek, damage, signer=signer) if present.attachments else []
+        ),
+        notes=read_notes(db, report, dek, damage) if present.notes else [],
+        linked=present.links,
     )
     return replace(view, damaged=tuple(damage.parts))
 

@@ -273,7 +273,7 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
         # transaction per page (a second cost PostgreSQL three more round
         # trips), and the chain lock is still taken last (service.open_case).
         holders, others = holders_and_others(dbs, case.report)
-        case_links = links.links_of(dbs, case.report, current_user.id)
+        case_links = links.links_of(dbs, case.report, current_user.id) if case.linked else []
         service.record_opening(dbs, case, current_user.id)
     except NoAccess:
         return _purged_or_404(public_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pytest
@@ -21,18 +22,25 @@ from sqlalchemy.orm import Session
 
 from registry import db
 from registry.followup.service import withdraw
-from registry.models import AuditEvent, Report
+from registry.models import AuditEvent, LinkKind, Report
 from registry.records.access import open_report
+from registry.records.messages import post_reply
+from registry.reforms.service import map_case
 from registry.review import service
+from registry.review.links import link
 from registry.review.queue import QueueFilters, Sort, queue_page
-from tests.helpers import StaffActions, private_key_of, submit_and_locate
+from registry.review.service import CaseView
+from registry.review.triage import add_note
+from tests.helpers import Staff, StaffActions, private_key_of, submit_and_locate
 from tests.review.queue_data import plain_report
 
 COMMIT = "COMMIT"
-# What opening a case asks: the report with its key wrap and codes (1), its
-# sealed rows (1), mappings, messages, files and notes (4), then the audit
-# append (3: the chain lock, the last event, the insert).
-OPEN_CASE_STATEMENTS = 9
+TODAY = date(2026, 12, 4)
+# What opening a case asks: the report with its key wrap, its codes and
+# which of its lists have rows (1), its sealed rows (1), then the audit
+# append (3: the chain lock, the last event, the insert).  Each list that
+# has rows (mappings, messages, files, notes) adds its one statement.
+OPEN_CASE_STATEMENTS = 5
 
 
 @contextmanager
@@ -68,13 +76,18 @@ def _is_chain_lock(sql: str) -> bool:
     return sql.startswith("SELECT pg_advisory_xact_lock") or sql == "BEGIN IMMEDIATE"
 
 
-def _open_case(app: Flask, client: FlaskClient, staff: StaffActions) -> tuple[str, list[str]]:
+def _open_case(
+    app: Flask, client: FlaskClient, staff: StaffActions, *, fill: bool = False
+) -> tuple[str, list[str]]:
     """Open a new case's page twice; the statements of the second time.
 
     The first warms what each worker keeps anyway (the vocabularies).
+    ``fill``: the case has a mapping, a reply, a note and a link first.
     """
     reviewer = staff.create("counted@example.org")
     public_id = submit_and_locate(app, app.test_client(), narrative="Counted, not read.")
+    if fill:
+        _fill_every_list(app, reviewer, public_id)
     staff.login(client, reviewer)
     assert client.get(f"/review/case/{public_id}").status_code == 200
     with recorded(_engine(app)) as seen:
@@ -84,21 +97,79 @@ def _open_case(app: Flask, client: FlaskClient, staff: StaffActions) -> tuple[st
     return public_id, seen
 
 
-def test_opening_a_case_reads_each_part_once(app: Flask, staff: StaffActions) -> None:
-    reviewer = staff.create("service@example.org")
-    public_id = submit_and_locate(app, app.test_client(), narrative="Counted, not read.")
+def _fill_every_list(app: Flask, reviewer: Staff, public_id: str) -> None:
+    """A mapping, a reply, a note and a link: each list of the case page has a row."""
+    key = private_key_of(app, reviewer)
+    other_id = submit_and_locate(app, app.test_client(), narrative="The linked case.")
+    with app.app_context():
+        session = db.session()
+        report = session.scalars(select(Report).where(Report.public_id == public_id)).one()
+        _report, dek, _present = open_report(session, public_id, reviewer.account_id, key)
+        map_case(
+            session,
+            report,
+            account_id=reviewer.account_id,
+            private_key=key,
+            proposal_code="torture-investigation",
+            strength="strong",
+            rationale="Mapped.",
+        )
+        post_reply(session, report, "A reply.", dek=dek, author_id=reviewer.account_id, today=TODAY)
+        add_note(session, report, account_id=reviewer.account_id, private_key=key, text="A note.")
+        link(
+            session,
+            report,
+            account_id=reviewer.account_id,
+            private_key=key,
+            other_public_id=other_id,
+            kind=LinkKind.SAME_INCIDENT.value,
+        )
+        session.commit()
+
+
+def _opening(app: Flask, reviewer: Staff, public_id: str) -> tuple[CaseView, list[str]]:
     key = private_key_of(app, reviewer)
     with app.app_context(), recorded(db.engine()) as seen:
         case = service.open_case(db.session(), public_id, reviewer.account_id, key)
         db.session().commit()
+    return case, [sql for sql in seen if sql != COMMIT]
+
+
+def test_opening_a_case_reads_each_part_once(app: Flask, staff: StaffActions) -> None:
+    reviewer = staff.create("service@example.org")
+    public_id = submit_and_locate(app, app.test_client(), narrative="Counted, not read.")
+    case, statements = _opening(app, reviewer, public_id)
     assert case.narrative == "Counted, not read."
-    statements = [sql for sql in seen if sql != COMMIT]
+    # A new case has no mapping, message, file or note: no statement asks for them.
     assert len(statements) == OPEN_CASE_STATEMENTS, "\n".join(statements)
+    lists = {"case_mappings", "messages", "attachments", "notes", "report_links"}
+    assert not any(_tables(sql) & lists for sql in statements[1:]), statements
+    assert not case.linked
     # The report, its key wrap and its codes together, not one by one.
     (report,) = [sql for sql in statements if "FROM reports" in sql]
     assert {"key_wraps", "report_violations", "report_flags"} <= _tables(report)
     # The texts and the inbox key (for the messages and files) in one.
     assert sum("sealed_fields" in _tables(sql) for sql in statements) == 1
+
+
+def test_a_case_with_rows_in_its_lists_reads_each_list_once(
+    app: Flask, staff: StaffActions
+) -> None:
+    reviewer = staff.create("lists@example.org")
+    public_id = submit_and_locate(app, app.test_client(), narrative="With every list.")
+    _fill_every_list(app, reviewer, public_id)
+    case, statements = _opening(app, reviewer, public_id)
+    assert [m.rationale for m in case.mappings] == ["Mapped."]
+    assert [m.text for m in case.messages] == ["A reply."]
+    assert [n.text for n in case.notes] == ["A note."]
+    assert case.linked
+    assert not case.damaged
+    assert len(statements) == OPEN_CASE_STATEMENTS + 3, "\n".join(statements)
+    for table in ("case_mappings", "messages", "notes"):
+        asking = [sql for sql in statements[1:] if table in _tables(sql)]
+        assert len(asking) == 1, (table, asking)
+    # No file was added: their list is still not asked for.
+    assert not any("attachments" in _tables(sql) for sql in statements[1:])
 
 
 def test_the_case_page_reads_each_part_once(
@@ -139,7 +210,7 @@ def test_opening_a_case_holds_the_chain_lock_only_to_append(
     it is shown (promise 7); what may happen under the lock, which every
     other opening and change waits for, is the append alone.
     """
-    public_id, seen = _open_case(app, client, staff)
+    public_id, seen = _open_case(app, client, staff, fill=True)
     (lock,) = [i for i, sql in enumerate(seen) if _is_chain_lock(sql)]
     commit = seen.index(COMMIT, lock)
     under_lock = seen[lock + 1 : commit]
@@ -150,7 +221,7 @@ def test_opening_a_case_holds_the_chain_lock_only_to_append(
     # key holders and the links: the page is one transaction, which its
     # commit ends (on PostgreSQL a second one cost three more round trips).
     before_lock = {table for sql in seen[:lock] for table in _tables(sql)}
-    assert {"sealed_fields", "case_mappings", "messages", "attachments", "notes"} <= before_lock
+    assert {"sealed_fields", "case_mappings", "messages", "notes"} <= before_lock
     assert "report_links" in before_lock
     holders = [sql for sql in seen[:lock] if "accounts.role IN" in sql]
     assert len(holders) == 1, "the key holders are listed before the lock"
