@@ -6,16 +6,17 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -27,6 +28,18 @@ from registry.models import Account, Report, Role
 # half is ``tmp_path / ESCROW_PRIVATE``, opened with this passphrase.
 ESCROW_PRIVATE = "escrow.key"
 ESCROW_PASSPHRASE = "a long escrow passphrase for the tests"
+
+
+@contextmanager
+def listening(target: Any, **handlers: Callable[..., None]) -> Iterator[None]:
+    """SQLAlchemy event handlers on ``target`` while the body runs (event name = handler)."""
+    for name, handler in handlers.items():
+        event.listen(target, name, handler)
+    try:
+        yield
+    finally:
+        for name, handler in handlers.items():
+            event.remove(target, name, handler)
 
 
 def english_client(app: Flask) -> FlaskClient:

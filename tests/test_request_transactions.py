@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from registry import db
 from registry.models import LoginThrottle
+from tests.helpers import listening
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -51,13 +52,8 @@ def _endings(app: Flask) -> Iterator[list[str]]:
     def on_rollback(_conn: object) -> None:
         seen.append("rollback")
 
-    event.listen(engine, "commit", on_commit)
-    event.listen(engine, "rollback", on_rollback)
-    try:
+    with listening(engine, commit=on_commit, rollback=on_rollback):
         yield seen
-    finally:
-        event.remove(engine, "commit", on_commit)
-        event.remove(engine, "rollback", on_rollback)
 
 
 def _core_insert(session: Session) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from registry import db
@@ -31,7 +31,7 @@ from registry.review.links import link
 from registry.review.queue import QueueFilters, Sort, queue_page
 from registry.review.service import CaseView
 from registry.review.triage import add_note
-from tests.helpers import Staff, StaffActions, private_key_of, submit_and_locate
+from tests.helpers import Staff, StaffActions, listening, private_key_of, submit_and_locate
 from tests.review.queue_data import plain_report
 
 COMMIT = "COMMIT"
@@ -54,13 +54,8 @@ def recorded(engine: Engine) -> Iterator[list[str]]:
     def commit(_conn: Any) -> None:
         seen.append(COMMIT)
 
-    event.listen(engine, "before_cursor_execute", statement)
-    event.listen(engine, "commit", commit)
-    try:
+    with listening(engine, before_cursor_execute=statement, commit=commit):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
-        event.remove(engine, "commit", commit)
 
 
 def _engine(app: Flask) -> Engine:
