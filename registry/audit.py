@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from registry.models import AuditEvent
 from registry.models.base import insert_now, utcnow
+from registry.models.writelock import take_sqlite_write_lock
 
 FORMAT = "sviedka-audit-v1"
 GENESIS = bytes(32)
@@ -100,7 +101,6 @@ def _validate(actor: str, action: str, report_ref: str | None, detail: str | Non
 
 # Built once (registry.records.access says why): every case opening appends.
 _PG_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_SQLITE_WRITE_LOCK = text("BEGIN IMMEDIATE")
 _LAST_EVENT = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 
 
@@ -130,9 +130,7 @@ def _lock_chain(db: Session) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_CHAIN_LOCK, {"key": _PG_LOCK_KEY})
     elif conn.dialect.name == "sqlite":
-        driver: Any = conn.connection.driver_connection
-        if not driver.in_transaction:
-            conn.execute(_SQLITE_WRITE_LOCK)
+        take_sqlite_write_lock(conn)
 
 
 def lock_chain(db: Session) -> None:

@@ -8,11 +8,12 @@ lock that lasts until the transaction ends.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from registry.models import Base
+from registry.models.writelock import take_sqlite_write_lock
 
 Row = TypeVar("Row", bound=Base)
 
@@ -30,9 +31,7 @@ def write_lock(db: Session) -> None:
     conn = db.connection()
     if conn.dialect.name != "sqlite":
         return
-    driver: Any = conn.connection.driver_connection
-    if not driver.in_transaction:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    take_sqlite_write_lock(conn)
 
 
 def locked(db: Session, model: type[Row], row_id: int) -> Row | None:

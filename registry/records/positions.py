@@ -8,12 +8,11 @@ and nothing about other reports or about time.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.models import Attachment, Message, Report
+from registry.models.writelock import take_sqlite_write_lock
 
 
 def next_position(db: Session, model: type[Message] | type[Attachment], report_id: int) -> int:
@@ -34,8 +33,6 @@ def next_position(db: Session, model: type[Message] | type[Attachment], report_i
     if conn.dialect.name == "postgresql":
         db.execute(select(Report.id).where(Report.id == report_id).with_for_update(key_share=True))
     elif conn.dialect.name == "sqlite":
-        driver: Any = conn.connection.driver_connection
-        if not driver.in_transaction:
-            conn.execute(text("BEGIN IMMEDIATE"))
+        take_sqlite_write_lock(conn)
     last = db.scalar(select(func.max(model.seq)).where(model.report_id == report_id))
     return (last or 0) + 1
