@@ -2,7 +2,8 @@
 
 Plain SQLAlchemy 2: one engine per database URL in a process (so one per
 app in a worker), one session per request (or per CLI command), removed at
-teardown.  Service functions never reach for a global
+teardown, where a transaction that only read ends in COMMIT and any other
+in ROLLBACK (:func:`_end_request` says why).  Service functions never reach for a global
 session; views pass :func:`session` to them explicitly.
 
 An unreachable database is an outage, not a bug: :func:`is_outage` tells
@@ -76,7 +77,12 @@ def make_engine(url: str) -> Engine:
     # pool_pre_ping: a pooled connection that died with the server (restart,
     # failover) is found out at checkout and replaced, so the site recovers
     # by itself when the database returns, without a restart of the workers.
-    return _tracking_writes(create_engine(url, pool_pre_ping=True, connect_args=connect_args))
+    # pool_use_lifo: the connection used last is taken again, so the few a
+    # worker keeps busy hold the statements psycopg prepared on them (see
+    # _end_request); taken in turn, each would have to see a query five
+    # times before preparing it.
+    engine = create_engine(url, pool_pre_ping=True, pool_use_lifo=True, connect_args=connect_args)
+    return _tracking_writes(engine)
 
 
 # Ending a request's transaction (see _end_request).  Kept in the pooled
@@ -116,18 +122,26 @@ def _end_request(factory: scoped_session[Session], error: BaseException | None) 
     statement, and PostgreSQL parses and plans every query of every page
     afresh: 1.4 of the 2.6 ms of its CPU per case page (bench, issue 10).
     For a transaction that only read, COMMIT and ROLLBACK are the same.
-    Everything else is rolled back exactly as before: a request that
-    failed, a session holding objects it never flushed, a transaction that
-    sent anything but a SELECT.  So a view that wrote and did not commit
-    still writes nothing.
+    Everything else is rolled back exactly as before: a session holding
+    objects it never flushed, a transaction that sent anything but a
+    SELECT, one whose connection was lost, and one ended by an exception
+    that reached this teardown (the error pages answer most of them
+    first; what they answered is judged by what it sent, as above).  So a
+    view that wrote and did not commit still writes nothing.
+
+    The session is removed whatever happens here: a thread whose session
+    stayed behind would fail every later request it serves.
     """
-    if factory.registry.has():
-        session = factory()
-        if error is None and session.in_transaction() and _only_read(session):
-            # Should COMMIT fail, the rollback below ends it: a read loses nothing.
+    try:
+        if factory.registry.has():
+            session = factory()
+            # Should judging or COMMIT fail (a lost connection), the rollback
+            # in remove() ends the transaction: a read loses nothing.
             with contextlib.suppress(SQLAlchemyError):
-                session.commit()
-    factory.remove()
+                if error is None and session.in_transaction() and _only_read(session):
+                    session.commit()
+    finally:
+        factory.remove()
 
 
 def _keep_connection(session: Session, _transaction: Any, connection: Connection) -> None:
@@ -141,7 +155,7 @@ def _only_read(session: Session) -> bool:
     # outage the transaction began but no connection was made, and trying
     # again here would wait out the connect timeout once more.
     conn: Connection | None = session.info.get(_CONNECTION)
-    if conn is None or conn.closed or not conn.in_transaction():
+    if conn is None or conn.closed or conn.invalidated or not conn.in_transaction():
         return False
     return conn.info.get(_WROTE, True) is False
 

@@ -13,6 +13,7 @@ ends, as at the end of every request.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from registry import db
@@ -125,7 +127,49 @@ def _failing_read(app: Flask) -> None:
         raise RuntimeError("the view failed")
 
 
+def test_a_lost_connection_does_not_leave_the_session_behind(app: Flask) -> None:
+    """A connection that died mid-request: teardown still removes the session.
+
+    A session left registered would fail every later request its thread
+    serves (a worker's threads outlive requests).
+    """
+    with app.app_context():
+        db.session().scalar(select(func.count()).select_from(LoginThrottle))
+        db.session().connection().invalidate()  # as when the server goes away
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(LoginThrottle)) == 0
+
+
+def test_a_failed_statement_leaves_nothing_behind(app: Flask) -> None:
+    """A statement that failed (the error pages answered it): teardown raises nothing.
+
+    It only read, so however it ends (PostgreSQL answers COMMIT in an
+    aborted transaction with a rollback), nothing is written, and the
+    thread's next request works.
+    """
+    with app.app_context():
+        session = db.session()
+        with contextlib.suppress(DBAPIError):
+            session.execute(text("SELECT no_such_column FROM login_throttles"))
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(LoginThrottle)) == 0
+
+
+def test_a_deleted_object_never_flushed_is_rolled_back(app: Flask) -> None:
+    with app.app_context():
+        db.session().add(_row(b"kept"))
+        db.session().commit()
+    with _endings(app) as seen, app.app_context():
+        session = db.session()
+        row = session.get(LoginThrottle, b"kept")
+        session.delete(row)  # pending, not flushed
+    assert seen == ["rollback"]
+    assert _stored(app, b"kept")
+
+
 def test_a_request_that_failed_is_rolled_back_even_if_it_only_read(app: Flask) -> None:
+    """An exception that reaches the teardown (tests and commands; the error
+    pages answer the web's first, and those are judged by what they sent)."""
     with _endings(app) as seen, pytest.raises(RuntimeError, match="the view failed"):
         _failing_read(app)
     assert seen == ["rollback"]
@@ -152,7 +196,11 @@ def test_a_request_that_committed_its_write_keeps_it_and_ends_its_reads_in_commi
 
 
 def test_a_connection_keeps_its_prepared_statements_across_requests(app: Flask) -> None:
-    """The reason for all this: psycopg prepares a query it saw 5 times, until a rollback."""
+    """The reason for all this: psycopg prepares a query it saw 5 times, until a rollback.
+
+    One request at a time, after the fixture emptied the pool: every request
+    here takes the same pooled connection, the last one too.
+    """
     with app.app_context():
         if db.engine().dialect.name != "postgresql":
             pytest.skip("prepared statements are psycopg's (PostgreSQL)")

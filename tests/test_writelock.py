@@ -17,7 +17,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from registry.db import make_engine
-from registry.models import writelock
 from registry.models.writelock import BUSY_TIMEOUT_MS, take_sqlite_write_lock
 from tests.helpers import listening
 
@@ -63,19 +62,30 @@ def test_a_second_writer_waits_for_the_first_and_then_writes(engine: Engine) -> 
         assert _busy_timeout(conn) == BUSY_TIMEOUT_MS
 
 
-def test_it_gives_up_after_the_busy_timeout_and_restores_it(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+def test_it_gives_up_after_the_busy_timeout_and_leaves_the_timeout_as_it_was(
+    engine: Engine,
 ) -> None:
-    monkeypatch.setattr(writelock, "BUSY_TIMEOUT_MS", 100)
     with engine.connect() as holder, engine.connect() as other:
         take_sqlite_write_lock(holder)
-        with pytest.raises(OperationalError, match="locked"):
+        other.exec_driver_sql("PRAGMA busy_timeout = 150")
+        tries: list[str] = []
+
+        def note(_conn: object, _cursor: object, sql: str, *_rest: object) -> None:
+            tries.append(sql)
+
+        with (
+            listening(engine, before_cursor_execute=note),
+            pytest.raises(OperationalError, match="locked"),
+        ):
             take_sqlite_write_lock(other)
-        assert _busy_timeout(other) == 100
+        # Tried again and again in short steps, not once by SQLite's handler.
+        assert tries.count("BEGIN IMMEDIATE") > 5
+        assert _busy_timeout(other) == 150
         holder.rollback()
         # Once the holder is gone, the same connection takes it at once.
         take_sqlite_write_lock(other)
         assert other.connection.driver_connection.in_transaction  # type: ignore[union-attr]
+        assert _busy_timeout(other) == 150
         other.rollback()
 
 

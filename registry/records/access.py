@@ -49,6 +49,8 @@ class Present(NamedTuple):
 
 
 def _any_of(column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    # Each EXISTS is one probe of an index on ``report_id`` (or
+    # ``other_id``), asked again for each row the joined codes add.
     return exists().where(column == Report.id)
 
 

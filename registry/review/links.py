@@ -137,7 +137,7 @@ def unlink(
 
 
 # Built once (registry.records.access says why).
-_THIS: BindParameter[int] = bindparam("report_id")
+_THIS: BindParameter[int] = bindparam("report_id", type_=ReportLink.report_id.type)
 _LINKS = (
     select(ReportLink.id, ReportLink.kind, Report.id, Report.public_id)
     .join(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from registry import db
 from registry.followup.service import withdraw
 from registry.models import AuditEvent, LinkKind, Report
-from registry.records.access import open_report
+from registry.records.access import Present, open_report
 from registry.records.messages import post_reply
 from registry.reforms.service import map_case
 from registry.review import service
@@ -92,8 +93,11 @@ def _open_case(
     return public_id, seen
 
 
-def _fill_every_list(app: Flask, reviewer: Staff, public_id: str) -> None:
-    """A mapping, a reply, a note and a link: each list of the case page has a row."""
+def _fill_every_list(app: Flask, reviewer: Staff, public_id: str) -> str:
+    """A mapping, a reply, a note and a link: each list of the case page has a row.
+
+    Returns the linked case's id.
+    """
     key = private_key_of(app, reviewer)
     other_id = submit_and_locate(app, app.test_client(), narrative="The linked case.")
     with app.app_context():
@@ -120,6 +124,7 @@ def _fill_every_list(app: Flask, reviewer: Staff, public_id: str) -> None:
             kind=LinkKind.SAME_INCIDENT.value,
         )
         session.commit()
+    return other_id
 
 
 def _opening(app: Flask, reviewer: Staff, public_id: str) -> tuple[CaseView, list[str]]:
@@ -152,7 +157,7 @@ def test_a_case_with_rows_in_its_lists_reads_each_list_once(
 ) -> None:
     reviewer = staff.create("lists@example.org")
     public_id = submit_and_locate(app, app.test_client(), narrative="With every list.")
-    _fill_every_list(app, reviewer, public_id)
+    other_id = _fill_every_list(app, reviewer, public_id)
     case, statements = _opening(app, reviewer, public_id)
     assert [m.rationale for m in case.mappings] == ["Mapped."]
     assert [m.text for m in case.messages] == ["A reply."]
@@ -165,6 +170,12 @@ def test_a_case_with_rows_in_its_lists_reads_each_list_once(
         assert len(asking) == 1, (table, asking)
     # No file was added: their list is still not asked for.
     assert not any("attachments" in _tables(sql) for sql in statements[1:])
+    # A link is stored once, the smaller row id first: each side knows it
+    # has one, whichever column holds it.
+    other, other_statements = _opening(app, reviewer, other_id)
+    assert other.linked
+    assert (other.mappings, other.messages, other.notes) == ([], [], [])
+    assert len(other_statements) == OPEN_CASE_STATEMENTS, "\n".join(other_statements)
 
 
 def test_the_case_page_reads_each_part_once(
@@ -182,9 +193,11 @@ def test_the_case_page_reads_each_part_once(
     # Who is asking: the staff session and its account together.
     (session,) = [sql for sql in statements if "staff_sessions" in _tables(sql)]
     assert "accounts" in _tables(session)
-    # A case without links asks for its links once, and not which of no
-    # linked cases the reviewer holds a key of.
-    assert sum("report_links" in _tables(sql) for sql in statements) == 1
+    # A case without links does not ask for them: whether it has any came
+    # with the report (records.access.Present), nor which of no linked
+    # cases the reviewer holds a key of.
+    (report_row,) = [sql for sql in statements if "FROM reports" in sql]
+    assert not any("report_links" in _tables(sql) for sql in statements if sql != report_row)
     assert not any(_tables(sql) == {"key_wraps"} for sql in statements)
     # The retention hold and the public summary come with the report.
     (report,) = [sql for sql in statements if "FROM reports" in sql]
@@ -238,7 +251,7 @@ def test_a_case_withdrawn_while_it_is_read_is_not_reported_damaged(
     public_id = submit_and_locate(app, app.test_client(), narrative="Withdrawn meanwhile.")
     staff.login(client, reviewer)
 
-    def withdrawn_meanwhile(dbs: Session, *args: Any) -> tuple[Report, bytes]:
+    def withdrawn_meanwhile(dbs: Session, *args: Any) -> tuple[Report, bytes, Present]:
         found = open_report(dbs, *args)
         with Session(dbs.get_bind()) as submitter:
             withdraw(submitter, submitter.get_one(Report, found[0].id))
@@ -293,3 +306,15 @@ def test_the_queue_page_asks_four_statements(
     assert page.status_code == 200
     statements = [sql for sql in seen if sql != COMMIT]
     assert len(statements) <= 4, "\n".join(statements)
+
+
+def test_only_the_case_page_reads_a_case_without_recording_it() -> None:
+    """``read_case`` opens a case with no event: only ``open_case`` and the case
+    view may call it, and both append the event and commit before showing it."""
+    root = Path(__file__).resolve().parents[2] / "registry"
+    callers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "read_case(" in path.read_text(encoding="utf-8")
+    )
+    assert callers == ["review/service.py", "review/views.py"]
