@@ -14,11 +14,12 @@ every request that needs the database finds out before its view runs.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from typing import Any
 
 from flask import Flask, current_app, request
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, Select, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -105,12 +106,25 @@ def _forget_writes(conn: Connection) -> None:
     conn.info[_WROTE] = False
 
 
-def _note_write(conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
-    # Conservative on purpose: only a plain SELECT counts as a read.  A
-    # data-changing CTE starts with WITH, a lock with BEGIN IMMEDIATE or
-    # SELECT … FOR UPDATE (a read whose lock any ending releases).
-    if statement.lstrip()[:6].upper() != "SELECT":
-        conn.info[_WROTE] = True
+# Words of a data-changing statement, as SQLAlchemy writes them (upper case).
+_CHANGES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b")
+
+
+def _note_write(
+    conn: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    # Conservative on purpose: a read is a plain SELECT (SELECT … FOR UPDATE
+    # included: a read whose lock any ending releases), or a query built
+    # as a SELECT whose common table expressions change nothing (the
+    # queue's filters by proposal and violation).  Everything else counts
+    # as a write: DML, a data-changing CTE, SQL text, BEGIN IMMEDIATE.
+    head = statement.lstrip()[:6].upper()
+    if head == "SELECT":
+        return
+    built = getattr(getattr(context, "compiled", None), "statement", None)
+    if head.startswith("WITH") and isinstance(built, Select) and not _CHANGES.search(statement):
+        return
+    conn.info[_WROTE] = True
 
 
 def _end_request(factory: scoped_session[Session], error: BaseException | None) -> None:

@@ -183,6 +183,52 @@ def test_a_request_that_only_read_ends_in_commit(app: Flask) -> None:
     assert seen == ["commit"]
 
 
+def test_a_query_whose_common_table_expression_only_reads_ends_in_commit(app: Flask) -> None:
+    """As the queue's filters by proposal and violation: built as a SELECT, WITH first."""
+    carriers = select(LoginThrottle.ref).where(LoginThrottle.failures > 1).cte("carriers")
+    query = select(func.count()).select_from(carriers)
+    with _endings(app) as seen, app.app_context():
+        session = db.session()
+        assert str(query.compile()).startswith("WITH")
+        session.scalar(query)
+    assert seen == ["commit"]
+
+
+def _changing_cte(session: Session) -> None:
+    added = (
+        insert(LoginThrottle)
+        .values(ref=b"w", failures=1, last_failure_at=NOW)
+        .returning(LoginThrottle.ref)
+        .cte("added")
+    )
+    session.execute(select(added.c.ref).add_cte(added))
+
+
+def _changing_cte_text(session: Session) -> None:
+    session.execute(
+        text(
+            "with added as (insert into login_throttles (ref, failures, last_failure_at)"
+            " values (:r, 1, :t) returning ref) select ref from added"
+        ),
+        {"r": b"w", "t": NOW},
+    )
+
+
+@pytest.mark.parametrize(
+    "write", [_changing_cte, _changing_cte_text], ids=["built as a SELECT", "SQL text"]
+)
+def test_a_common_table_expression_that_writes_is_rolled_back(
+    app: Flask, write: Callable[[Session], None]
+) -> None:
+    with app.app_context():
+        if db.engine().dialect.name != "postgresql":
+            pytest.skip("SQLite allows no INSERT inside WITH")
+    with _endings(app) as seen, app.app_context():
+        write(db.session())
+    assert seen == ["rollback"]
+    assert not _stored(app, b"w")
+
+
 def test_a_request_that_committed_its_write_keeps_it_and_ends_its_reads_in_commit(
     app: Flask,
 ) -> None:
