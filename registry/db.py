@@ -3,8 +3,8 @@
 Plain SQLAlchemy 2: one engine per database URL in a process (so one per
 app in a worker), one session per request (or per CLI command), removed at
 teardown, where a transaction that only read ends in COMMIT and any other
-in ROLLBACK (:func:`_end_request` says why).  Service functions never reach for a global
-session; views pass :func:`session` to them explicitly.
+in ROLLBACK (:func:`_end_request` says why).  Service functions never
+reach for a global session; views pass :func:`session` to them explicitly.
 
 An unreachable database is an outage, not a bug: :func:`is_outage` tells
 the error handlers which exceptions mean "try again later" (503), and

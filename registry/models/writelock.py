@@ -9,14 +9,14 @@ case appends to the audit chain.
 
 WHY not SQLite's own waiting: a connection that finds the lock taken is
 put to sleep by SQLite's busy handler for 1, 2, 5, 10, 15, 20, 25 … up
-to 100 ms between tries, whatever the holder is doing.  The holder here keeps the
-lock for about a millisecond (the last event, the insert, the commit), so
-a page that missed it by a moment slept 5 or 10 ms more, and with four
-reviewers at once the case page's p95 ran to three times its median
-(bench part c, issue 10).  Here the lock is tried again after
-:data:`FIRST_RETRY_SECONDS`, the pause doubling up to
-:data:`LONGEST_RETRY_SECONDS`, until :data:`BUSY_TIMEOUT_MS` has passed,
-the same bound as every other wait for it.
+to 100 ms between tries, whatever the holder is doing.  The holder here
+keeps the lock for about a millisecond (the last event, the insert, the
+commit), so a page that missed it by a moment slept 5 or 10 ms more, and
+with four reviewers at once the case page's p95 ran to three times its
+median (bench part c, issue 10).  Here the lock is tried again after
+:data:`FIRST_RETRY_SECONDS`, then every :data:`LONGEST_RETRY_SECONDS`,
+until the connection's busy timeout (:data:`BUSY_TIMEOUT_MS`) has
+passed, the same bound as every other wait for it.
 
 Only this one statement is retried.  Writes that reach the lock another
 way (a submission's first INSERT) still wait with SQLite's handler, as

@@ -44,14 +44,15 @@ from registry.auditlog.labels import ACTOR_LABELS, action_label
 from registry.auth import loader
 from registry.models import Report, Role
 from registry.records import messages as case_messages
-from registry.records.access import NoAccess, data_key_for, find_report, holders_and_others
+from registry.records.access import NoAccess, data_key_for, find_report
 from registry.records.integrity import Damage, record_damage
 from registry.records.vocabulary import QUESTIONS
 from registry.reforms import service as reforms
 from registry.retention import status as retention_status
 from registry.retention.forms import HoldForm
 from registry.retention.rules import Rules
-from registry.review import attention, links, queue_args, search, service
+from registry.review import attention, links, queue_args, search
+from registry.review.case_page import open_case_page
 from registry.review.forms import CodingForm, MappingForm, ReplyForm
 from registry.review.queue import PAGE_SIZE, count_matching, queue_page
 from registry.review.queue_rows import QueueRow, RowWords, options_html, rows_html
@@ -268,16 +269,11 @@ def _coding_form(report: Report) -> CodingForm:
 def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = None) -> str:
     dbs, lang = db.session(), current_language()
     try:
-        case = service.read_case(dbs, public_id, current_user.id, loader.private_key())
-        # Read before the event is appended, in the same transaction: one
-        # transaction per page (a second cost PostgreSQL three more round
-        # trips), and the chain lock is still taken last (service.open_case).
-        holders, others = holders_and_others(dbs, case.report)
-        case_links = links.links_of(dbs, case.report, current_user.id) if case.linked else []
-        service.record_opening(dbs, case, current_user.id)
+        page = open_case_page(dbs, public_id, current_user.id, loader.private_key())
     except NoAccess:
         return _purged_or_404(public_id)
-    dbs.commit()
+    dbs.commit()  # the opening's event, before anything opened leaves (promise 7)
+    case = page.case
     today = datetime.now(UTC).date()
     return render_template(
         "staff/review/case.html",
@@ -290,11 +286,11 @@ def _render_case(public_id: str, form: MappingForm, reply: ReplyForm | None = No
             kind: titles(dbs, kind, lang) for kind in ("places", "units", "flags", "reporter_roles")
         },
         questions=QUESTIONS,
-        holders=holders,
-        others=others,
+        holders=page.holders,
+        others=page.others,
         dispositions=choices(dbs, "dispositions", lang),
         proposal_titles={p.code: p.title(lang) for p in _active_proposals()},
-        links=case_links,
+        links=page.links,
         retention=retention_status.state_of(case.report, _retention_rules(), today),
         # Only coordinators see the hold form (templates/staff/retention/_case.html).
         hold_form=HoldForm(formdata=None) if current_user.role == Role.COORDINATOR else None,

@@ -310,11 +310,12 @@ def test_the_queue_page_asks_four_statements(
 
 def test_only_the_case_page_reads_a_case_without_recording_it() -> None:
     """``read_case`` opens a case with no event: only ``open_case`` and the case
-    view may call it, and both append the event and commit before showing it."""
+    page's reader (review.case_page) may call it; both append the event, and
+    their callers commit before showing anything."""
     root = Path(__file__).resolve().parents[2] / "registry"
     callers = sorted(
         str(path.relative_to(root))
         for path in root.rglob("*.py")
         if "read_case(" in path.read_text(encoding="utf-8")
     )
-    assert callers == ["review/service.py", "review/views.py"]
+    assert callers == ["review/case_page.py", "review/service.py"]
