@@ -12,7 +12,7 @@ from registry.keyring.signing import publish_signing_key
 from registry.retention.rules import check_config as check_retention
 from registry.serving.heap import HeapSettler
 from registry.serving.slots import KdfSlots
-from registry.web import compiled, extensions, i18n, labels, routing, security
+from registry.web import compiled, extensions, i18n, labels, routing, security, templating
 
 
 def create_app(cfg: Config | None = None) -> Flask:
@@ -29,6 +29,8 @@ def create_app(cfg: Config | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "registry" / "static"),
     )
+    # Before anything touches app.jinja_env, which Flask builds on first use.
+    app.jinja_environment = templating.RegistryEnvironment
     # Owner-only: the database holds staff emails and the plain columns.
     cfg.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     ring = load_keyring(cfg.keys_dir)
