@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from registry import db
@@ -14,6 +13,7 @@ from registry.auditlog.forms import VerifyForm
 from registry.auditlog.labels import ACTION_LABELS, ACTOR_LABELS, PROBLEM_LABELS, action_label
 from registry.auth.roles import require_role
 from registry.models import Role
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -24,6 +23,7 @@ from registry.notices.choice import choose_notices, may_opt_in
 from registry.notices.forms import NoticesForm
 from registry.web.extensions import limiter
 from registry.web.i18n import current_language
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("account", __name__, url_prefix="/staff/account")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from registry.auth.passwords import MAX_LENGTH
+from registry.web.i18n import lazy_gettext as _l
 
 CODE_HELP = _l("The 6-digit code from your authenticator app.")
 PASSWORD_HELP = _l("At least 12 characters. A phrase of several unusual words is best.")

@@ -20,8 +20,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -33,6 +31,8 @@ from registry.auth.sessions import COOKIE, end_session, start_session
 from registry.keyring.backfill import backfill_at_login
 from registry.models import Account
 from registry.web.extensions import limiter
+from registry.web.i18n import gettext as _
+from registry.web.i18n import ngettext
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 

@@ -26,7 +26,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from markupsafe import Markup
 
 from registry import db
@@ -34,6 +33,7 @@ from registry.evidence import exports, pages, snapshots
 from registry.evidence.charts import bar_chart
 from registry.evidence.regions_map import MapCell, region_map
 from registry.web.i18n import current_language
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("evidence", __name__, url_prefix="/evidence")
 

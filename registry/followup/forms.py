@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from registry.records.messages import MESSAGE_MAX
 from registry.web.forms import options
+from registry.web.i18n import lazy_gettext as _l
 
 
 class ReceiptForm(FlaskForm):

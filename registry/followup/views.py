@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from registry import db, runtime
@@ -21,6 +20,7 @@ from registry.records import messages as case_messages
 from registry.serving.slots import Busy
 from registry.web.extensions import limiter
 from registry.web.forms import refused_status
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, session
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from wtforms import (
@@ -26,6 +25,7 @@ from registry.intake.service import ReportInput
 from registry.records.vocabulary import ANSWER_MAX, QUESTIONS, SEALED_ANSWERS
 from registry.taxonomy.months import month_names
 from registry.web.forms import CheckboxesField, options
+from registry.web.i18n import lazy_gettext as _l
 
 NARRATIVE_MAX = 50_000
 FIRST_YEAR = 2000

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
-from flask_babel import gettext as _
 
 from registry import db, runtime
 from registry.attachments import held
@@ -25,6 +24,7 @@ from registry.taxonomy.service import bundled_choices, choices
 from registry.web.forms import options, refused_status
 from registry.web.i18n import COOKIE as LANGUAGE_COOKIE
 from registry.web.i18n import current_language
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("intake", __name__)
 

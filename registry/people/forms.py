@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from registry.web.forms import options
+from registry.web.i18n import lazy_gettext as _l
 from registry.web.labels import ROLE_LABELS
 
 

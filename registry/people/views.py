@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -22,6 +21,7 @@ from registry.models import Account, Role
 from registry.models.base import utcnow
 from registry.people import service
 from registry.people.forms import InviteForm
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("people", __name__, url_prefix="/staff/people")
 

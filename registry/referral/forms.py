@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from registry.referral.partners import CONTACT_MAX, NAME_MAX
 from registry.web.forms import CheckboxesField, PostedForm
+from registry.web.i18n import lazy_gettext as _l
 
 # Partner ids are random 62-bit row ids (registry.models.base.random_row_id).
 MAX_ROW_ID = 2**63 - 1

@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from registry import db, runtime
@@ -29,7 +27,8 @@ from registry.referral import packs, partners
 from registry.referral.forms import PartnerForm, ReferForm
 from registry.review import queue_args
 from registry.web.forms import PostedForm, checked_post, refused_status
-from registry.web.i18n import current_language
+from registry.web.i18n import current_language, ngettext
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("referral", __name__, url_prefix="/review/refer")
 partners_bp = Blueprint("partners", __name__, url_prefix="/staff/partners")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 
 from registry.retention.holds import REASON_MAX
 from registry.web.forms import PostedForm
+from registry.web.i18n import lazy_gettext as _l
 
 
 class HoldForm(PostedForm):

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from registry import db, runtime
@@ -21,6 +20,7 @@ from registry.retention.rules import KEEP_CODES, Rules
 from registry.taxonomy.service import bundled_choices
 from registry.web.forms import checked_post
 from registry.web.i18n import current_language
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("retention", __name__, url_prefix="/review/case")
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from registry import db
@@ -29,6 +28,7 @@ from registry.review.forms import (
     UrgencyForm,
 )
 from registry.web.forms import PostedForm, checked_post
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("casework", __name__, url_prefix="/review/case")
 

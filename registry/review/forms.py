@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
@@ -14,6 +13,7 @@ from wtforms.widgets import Select
 from registry.records.messages import MESSAGE_MAX
 from registry.reforms.service import RATIONALE_MAX
 from registry.web.forms import CheckboxesField, PostedForm, RowIdField, options
+from registry.web.i18n import lazy_gettext as _l
 
 _JOIN, _OPTION_END, _VALUE_END = Markup(""), Markup("</option>"), Markup('">')
 _OPTION, _SELECTED = Markup('<option value="'), Markup('<option selected value="')

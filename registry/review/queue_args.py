@@ -16,9 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from flask_babel import get_locale, ngettext
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +25,9 @@ from registry.reforms.service import proposal_titles
 from registry.review.queue import NONE, QueueFilters, Sort
 from registry.review.search import MAX_WORDS, query_words
 from registry.taxonomy.service import choices
-from registry.web.i18n import LANGUAGE_NAMES, LANGUAGES
+from registry.web.i18n import LANGUAGE_NAMES, LANGUAGES, current_language, ngettext
+from registry.web.i18n import gettext as _
+from registry.web.i18n import lazy_gettext as _l
 from registry.web.labels import STATUS_LABELS
 
 ME = "me"  # the assignee value of "my cases"
@@ -95,7 +94,7 @@ _FIXED: dict[str, _Fixed] = {}
 
 
 def _fixed() -> _Fixed:
-    locale = str(get_locale())
+    locale = current_language()
     if locale not in _FIXED:
         _FIXED[locale] = _Fixed(
             labels={name: str(label) for name, label in LABELS.items()},

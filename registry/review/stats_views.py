@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_decimal, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_date, format_decimal
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -24,7 +23,8 @@ from registry.models import Role
 from registry.review import queue_args
 from registry.review.stats import BREAKDOWNS, StatsIndex, TeamStats, team_stats
 from registry.web.forms import PostedForm, checked_post
-from registry.web.i18n import current_language
+from registry.web.i18n import current_language, ngettext
+from registry.web.i18n import gettext as _
 from registry.web.labels import STATUS_LABELS
 
 bp = Blueprint("team_stats", __name__, url_prefix="/review")

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, flash, g, redirect, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from registry import db
@@ -27,6 +25,8 @@ from registry.review import views as review_views
 from registry.review.casework import with_case_key
 from registry.review.forms import SummaryApprovalForm, SummaryForm
 from registry.web.forms import PostedForm, checked_post
+from registry.web.i18n import gettext as _
+from registry.web.i18n import ngettext
 
 bp = Blueprint("summaries", __name__, url_prefix="/review/case")
 

@@ -20,8 +20,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, get_locale
-from flask_babel import gettext as _
+from flask_babel import format_date
 from flask_login import current_user
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
@@ -60,6 +59,7 @@ from registry.review.stats_views import _stats_index
 from registry.taxonomy.service import choices, titles
 from registry.web.forms import options
 from registry.web.i18n import current_language
+from registry.web.i18n import gettext as _
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -98,7 +98,7 @@ def staff_month(context: Context, month: str | None) -> str:
 
 
 def _page_language(context: Context) -> str:
-    return context.get("current_language") or str(get_locale())
+    return context.get("current_language") or current_language()
 
 
 def _month_or_dash(month: str | None, lang: str) -> str:
@@ -140,7 +140,7 @@ bp.add_app_template_global(options_html, "filter_options")
 
 def month_title(month: str) -> str:
     """A "YYYY-MM" month in the request's language, outside a template."""
-    return _month(month, str(get_locale()))
+    return _month(month, current_language())
 
 
 # open_for_staff or open_preview: (db, report, data key, file id, store).

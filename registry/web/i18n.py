@@ -6,12 +6,15 @@ and redirects, so it works with JavaScript disabled.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
+import flask_babel
 from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, abort, redirect, request
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, LazyString, get_locale, get_translations
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
 from wtforms.i18n import messages_path
@@ -35,10 +38,75 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or FALLBACK
 
 
+@dataclass(frozen=True, slots=True)
+class _Serving:
+    """The language a request is served in and its catalogue, looked up once."""
+
+    language: str
+    translations: NullTranslations
+
+
+# Set by the first before-request hook, cleared at teardown.  WHY a context
+# variable: Flask-Babel finds the request's catalogue again on every call,
+# through four lookups on Flask's context proxies (``g``); a staff page
+# makes some seventy such calls (form labels, views, the language
+# switcher), about a twentieth of the case page's instructions (callgrind,
+# bench/README.md, issue 10).  Outside a request (the CLI, the Telegram
+# bot, which uses ``force_locale``) it is unset and every function below
+# asks Flask-Babel as before.
+_SERVING: ContextVar[_Serving | None] = ContextVar("registry.web.i18n.serving", default=None)
+
+
 def current_language() -> str:
     """The two-letter code of the language this request is served in."""
+    serving = _SERVING.get()
+    if serving is not None:
+        return serving.language
     locale = get_locale()
     return locale.language if locale is not None else FALLBACK
+
+
+def gettext(message: str, **variables: Any) -> str:
+    """``message`` in the request's language, ``%(name)s`` filled from ``variables``.
+
+    Flask-Babel's ``gettext``, with the catalogue read once per request.
+    """
+    serving = _SERVING.get()
+    if serving is None:
+        asked: str = flask_babel.gettext(message, **variables)
+        return asked
+    text = serving.translations.ugettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """The form of ``singular``/``plural`` for ``num`` (also ``%(num)d``), as Flask-Babel's."""
+    serving = _SERVING.get()
+    if serving is None:
+        asked: str = flask_babel.ngettext(singular, plural, num, **variables)
+        return asked
+    variables.setdefault("num", num)
+    return serving.translations.ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(message: str, **variables: Any) -> LazyString:
+    """:func:`gettext` when used as text, in the language of the request using it."""
+    return LazyString(gettext, message, **variables)
+
+
+def _begin_request() -> None:
+    locale = get_locale()
+    code = str(locale) if locale is not None else FALLBACK
+    _SERVING.set(_Serving(locale.language if locale is not None else FALLBACK, get_translations()))
+    # WTForms' own messages (see _WTFORMS below).
+    found = _WTFORMS.get(code)
+    if found is None:
+        found = _WTFORMS[code] = Translations.load(messages_path(), [code], domain="wtforms")
+    request.wtforms_translations = found  # type: ignore[attr-defined]
+
+
+def _end_request(_error: BaseException | None) -> None:
+    _SERVING.set(None)
 
 
 @bp.get("/lang/<code>")
@@ -69,10 +137,9 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     # Flask-Babel's template ``_()`` asks for the request's translations
     # afresh on every call (locale selector, domain, context lookups: about
-    # a tenth of a staff page's time).  Each render looks them up once, in a
-    # context processor, and the template calls read them from the context.
-    # Same catalogue, same strings, same autoescaping (newstyle gettext).
-    app.context_processor(_render_translations)
+    # a tenth of a staff page's time).  The template calls read the ones
+    # _begin_request looked up.  Same catalogue, same strings, same
+    # autoescaping (newstyle gettext).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext,
         ngettext=_ngettext,
@@ -81,7 +148,10 @@ def init_app(app: Flask) -> None:
         npgettext=_npgettext,
     )
 
-    app.before_request(_wtforms_translations)
+    # First of all hooks, so that every later one (and its error pages)
+    # finds the request's language already looked up.
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
+    app.teardown_request(_end_request)
 
     @app.context_processor
     def _languages() -> dict[str, object]:
@@ -92,18 +162,11 @@ def init_app(app: Flask) -> None:
         }
 
 
-_CONTEXT_KEY = "_babel_translations"
-
-
-def _render_translations() -> dict[str, Any]:
-    return {_CONTEXT_KEY: get_translations()}
-
-
-def _translations(context: Context) -> NullTranslations:
-    # A macro imported without context sees only the globals: it looks the
-    # translations up itself, as Flask-Babel would.
-    found: NullTranslations | None = context.get(_CONTEXT_KEY)
-    return found if found is not None else get_translations()
+def _translations(_context: Context) -> NullTranslations:
+    # A template rendered outside a request (an e-mail from the CLI) asks
+    # Flask-Babel, as its own template functions would.
+    serving = _SERVING.get()
+    return serving.translations if serving is not None else get_translations()
 
 
 @pass_context
@@ -129,16 +192,7 @@ def _npgettext(context: Context, where: str, singular: str, plural: str, n: int)
 # WTForms' own messages (its built-in validators), per language, read once
 # per worker.  Flask-WTF reads them from disk again on every request that
 # draws a form (``flask_wtf.i18n``), unless the request already holds them
-# as ``request.wtforms_translations``; so each request is handed the kept
-# ones there.  Same catalogue, same texts: if Flask-WTF stops looking there,
-# it only goes back to reading the file itself.
+# as ``request.wtforms_translations``; so _begin_request hands each request
+# the kept ones there.  Same catalogue, same texts: if Flask-WTF stops
+# looking there, it only goes back to reading the file itself.
 _WTFORMS: dict[str, NullTranslations] = {}
-
-
-def _wtforms_translations() -> None:
-    locale = get_locale()
-    code = str(locale) if locale is not None else FALLBACK
-    found = _WTFORMS.get(code)
-    if found is None:
-        found = _WTFORMS[code] = Translations.load(messages_path(), [code], domain="wtforms")
-    request.wtforms_translations = found  # type: ignore[attr-defined]
