@@ -107,15 +107,19 @@ def _fixed() -> _Fixed:
     return _FIXED[locale]
 
 
+# Built once (registry.records.access says why).
+_KEY_HOLDERS = (
+    select(Account.id, Account.email)
+    .where(Account.role.in_(KEY_HOLDER_ROLES))
+    .order_by(Account.email)
+)
+
+
 def filter_choices(db: Session, lang: str, me: int) -> Choices:
     """Every filter's options in ``lang``; ``me`` is the reviewer's account id."""
     fixed = _fixed()
     not_given = fixed.not_given
-    staff = db.execute(
-        select(Account.id, Account.email)
-        .where(Account.role.in_(KEY_HOLDER_ROLES))
-        .order_by(Account.email)
-    )
+    staff = db.execute(_KEY_HOLDERS)
     people = [(str(i), _("%(email)s (you)", email=e) if i == me else e) for i, e in staff]
     return Choices(
         {
