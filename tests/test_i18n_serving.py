@@ -10,6 +10,7 @@ for every message of the catalogue, inside a request and outside one.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import flask_babel
@@ -17,6 +18,8 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask_babel import force_locale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from registry.web import i18n
 
@@ -105,3 +108,32 @@ def test_a_lazy_text_follows_each_request_and_nothing_stays_behind(sqlite_app: F
     assert seen == expected
     assert len(set(seen)) == 3
     assert after == ("Reply", "Reply", "en")
+
+
+NUMBERS = st.one_of(
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, places=3),
+    st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(numbers=st.lists(NUMBERS, min_size=1, max_size=20))
+def test_numbers_are_written_as_flask_babel_writes_them(
+    sqlite_app: Flask, lang: str, numbers: list[int | Decimal | float]
+) -> None:
+    ours = sqlite_app.jinja_env.filters["numberformat"]
+    with sqlite_app.test_request_context("/", headers={"Accept-Language": lang}):
+        sqlite_app.preprocess_request()
+        assert [ours(n) for n in numbers] == [flask_babel.format_number(n) for n in numbers]
+
+
+def test_the_queue_writes_counts_with_the_languages_grouping(sqlite_app: Flask) -> None:
+    ours = sqlite_app.jinja_env.filters["numberformat"]
+    written = {}
+    for lang in LANGUAGES:
+        with sqlite_app.test_request_context("/", headers={"Accept-Language": lang}):
+            sqlite_app.preprocess_request()
+            written[lang] = ours(1234567)
+    assert written == {"be": "1\xa0234\xa0567", "ru": "1\xa0234\xa0567", "en": "1,234,567"}

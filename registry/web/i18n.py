@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask_babel
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, abort, redirect, request
 from flask.typing import ResponseReturnValue
@@ -94,6 +96,24 @@ def lazy_gettext(message: str, **variables: Any) -> LazyString:
     return LazyString(gettext, message, **variables)
 
 
+# Per language, its locale and decimal pattern (babel's own), parsed once
+# per worker: the queue writes some twenty counts per page, and Flask-Babel's
+# ``numberformat`` looked up the locale and parsed the pattern for each.
+_NUMBERS: dict[str, tuple[Locale, NumberPattern]] = {}
+
+
+def format_number(number: float | int) -> str:
+    """``number`` as Flask-Babel's ``numberformat`` writes it in the request's language."""
+    lang = current_language()
+    kept = _NUMBERS.get(lang)
+    if kept is None:
+        locale = Locale.parse(lang)
+        kept = _NUMBERS[lang] = (locale, parse_pattern(locale.decimal_formats[None]))
+    locale, pattern = kept
+    written: str = pattern.apply(number, locale)
+    return written
+
+
 def _begin_request() -> None:
     locale = get_locale()
     code = str(locale) if locale is not None else FALLBACK
@@ -140,6 +160,7 @@ def init_app(app: Flask) -> None:
     # a tenth of a staff page's time).  The template calls read the ones
     # _begin_request looked up.  Same catalogue, same strings, same
     # autoescaping (newstyle gettext).
+    app.jinja_env.filters["numberformat"] = format_number
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext,
         ngettext=_ngettext,
