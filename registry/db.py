@@ -16,11 +16,19 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request
-from sqlalchemy import Connection, Engine, Select, create_engine, event, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -44,8 +52,8 @@ WITHOUT_DATABASE = frozenset({"static", "intake.leave", "intake.neutral", "lang.
 # Blueprints whose views check out a connection only when they query.
 # WHY the published evidence: its pages are answered from the worker's
 # memory most of the time (registry/evidence/views.py), and a connection
-# checked out for nothing costs a pre-ping and a rollback on PostgreSQL,
-# which would halve the pages' throughput.  During an outage a cached page
+# checked out for nothing costs a rollback on PostgreSQL (after a pause a
+# ping too), which would halve the pages' throughput.  During an outage a cached page
 # (published figures only) is still served; one that must query raises in
 # its view, and the error handlers answer the outage page as for any other.
 # No default-deny check runs against the database there: every evidence
@@ -75,15 +83,55 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
-    # pool_pre_ping: a pooled connection that died with the server (restart,
-    # failover) is found out at checkout and replaced, so the site recovers
-    # by itself when the database returns, without a restart of the workers.
     # pool_use_lifo: the connection used last is taken again, so the few a
     # worker keeps busy hold the statements psycopg prepared on them (see
     # _end_request); taken in turn, each would have to see a query five
     # times before preparing it.
-    engine = create_engine(url, pool_pre_ping=True, pool_use_lifo=True, connect_args=connect_args)
+    engine = create_engine(url, pool_use_lifo=True, connect_args=connect_args)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
     return _tracking_writes(engine)
+
+
+# A pooled connection idle for longer than this is pinged when it is taken
+# again; one back from a request within this time is not.
+PING_AFTER_IDLE_SECONDS = 0.5
+_IDLE_SINCE = "registry.db.idle_since"
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
+    """A checkout hook: does a connection that sat idle still reach the server?
+
+    A connection that died with the server (restart, failover) is then
+    replaced before the request uses it, so the site recovers by itself
+    when the database returns, without a restart of the workers.  WHY not
+    SQLAlchemy's pool_pre_ping, which pings at every checkout: that is a
+    round trip on every request (and, on a loaded machine, a wait for the
+    server's turn on the CPU), spent mostly on connections that answered a
+    moment ago.  As in HikariCP (its alive-bypass window, 500 ms), a
+    connection back from a request less than half a second ago is trusted.
+    If the server went away within that half second, the request that
+    takes it fails as in any outage (the outage page; nothing it sent is
+    kept), and SQLAlchemy then replaces every older pooled connection.
+    """
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and takes (or opens) another.
+            raise DisconnectionError() from error
+        if not alive:
+            raise DisconnectionError()
+
+    return ping
 
 
 # Ending a request's transaction (see _end_request).  Kept in the pooled
