@@ -137,3 +137,27 @@ def test_one_reports_withdrawal_tries_are_limited(limited: Flask) -> None:
     ]
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
+
+
+def test_every_limit_is_set_through_rate_limit(app: Flask) -> None:
+    """Views without a limit skip the limiter (registry.web.extensions._unlimited).
+
+    So a limit set with ``limiter.limit`` directly would never be checked:
+    none may be, and the views set through ``rate_limit`` are the limited ones.
+    """
+    from registry.web.extensions import _LIMITED
+
+    root = Path(__file__).resolve().parents[1] / "registry"
+    direct = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "limiter.limit(" in path.read_text(encoding="utf-8") and path.name != "extensions.py"
+    ]
+    assert direct == []
+    limited = sorted(name for name, view in app.view_functions.items() if view in _LIMITED)
+    assert limited == [
+        "account.password",
+        "account.recovery_codes",
+        "auth.login",
+        "followup.withdraw",
+    ]

@@ -21,7 +21,7 @@ from registry.auth.views import PASSWORD_MESSAGES, clear_browser, render_codes
 from registry.models import StaffSession
 from registry.notices.choice import choose_notices, may_opt_in
 from registry.notices.forms import NoticesForm
-from registry.web.extensions import limiter
+from registry.web.extensions import rate_limit
 from registry.web.i18n import current_language
 from registry.web.i18n import gettext as _
 
@@ -68,7 +68,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.post("/password")
-@limiter.limit("10 per minute; 50 per hour", key_func=_password_key)
+@rate_limit("10 per minute; 50 per hour", key_func=_password_key)
 def password() -> ResponseReturnValue:
     """Change the password; other browsers are logged out, this one stays."""
     form, dbs = ChangePasswordForm(), db.session()
@@ -95,7 +95,7 @@ def password() -> ResponseReturnValue:
 
 
 @bp.post("/recovery-codes")
-@limiter.limit("10 per minute; 50 per hour", key_func=_password_key)
+@rate_limit("10 per minute; 50 per hour", key_func=_password_key)
 def recovery_codes() -> ResponseReturnValue:
     """Replace the recovery codes (asks for the password) and show the new ones once."""
     form, dbs = NewCodesForm(), db.session()

@@ -30,7 +30,7 @@ from registry.auth.forms import ChoosePasswordForm, CodesSavedForm, LoginForm, T
 from registry.auth.sessions import COOKIE, end_session, start_session
 from registry.keyring.backfill import backfill_at_login
 from registry.models import Account
-from registry.web.extensions import limiter
+from registry.web.extensions import rate_limit
 from registry.web.i18n import gettext as _
 from registry.web.i18n import ngettext
 
@@ -70,7 +70,7 @@ def _throttled(form: LoginForm, retry_after: timedelta) -> ResponseReturnValue:
 # Site-wide and per worker: bounds the Argon2id work a flood can cause.  The
 # per-account limit is not here: Flask-Limiter's memory:// counters are per
 # worker process, so it lives in the database (registry.auth.throttle).
-@limiter.limit("300 per minute", methods=["POST"])
+@rate_limit("300 per minute", methods=["POST"])
 def login() -> ResponseReturnValue:
     """Password + TOTP login; starts a fresh server-side session."""
     if current_user.is_authenticated:

@@ -18,7 +18,7 @@ from registry.followup.forms import ConsentForm, FilesForm, MessageForm, Receipt
 from registry.models import Direction, Report
 from registry.records import messages as case_messages
 from registry.serving.slots import Busy
-from registry.web.extensions import limiter
+from registry.web.extensions import rate_limit
 from registry.web.forms import refused_status
 from registry.web.i18n import gettext as _
 
@@ -308,7 +308,7 @@ def _withdraw_key() -> str:
 
 
 @bp.route("/withdraw", methods=["GET", "POST"])
-@limiter.limit("10 per minute", key_func=_withdraw_key, methods=["POST"])
+@rate_limit("10 per minute", key_func=_withdraw_key, methods=["POST"])
 def withdraw() -> ResponseReturnValue:
     """Confirm with the receipt typed again, then delete the whole report."""
     current = _current()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
@@ -35,12 +36,41 @@ limiter = Limiter(key_func=_global_key, default_limits=[])
 login_manager = LoginManager()
 
 
+View = TypeVar("View", bound=Callable[..., Any])
+
+# The views a limit applies to, as Flask registered them (see rate_limit).
+_LIMITED: set[Callable[..., Any]] = set()
+
+
+def rate_limit(limit_value: str, **options: Any) -> Callable[[View], View]:
+    """``limiter.limit(limit_value, **options)`` for a view, which the limiter then looks at.
+
+    Every limit in the registry is set through here (tests/test_rate_limits.py
+    checks that no view calls ``limiter.limit`` itself): a view not set
+    through here has no limit, and _unlimited spares the limiter's work on it.
+    """
+    decorate = limiter.limit(limit_value, **options)
+
+    def mark(view: View) -> View:
+        limited = cast(View, decorate(view))
+        _LIMITED.add(limited)
+        return limited
+
+    return mark
+
+
 @limiter.request_filter
 def _unlimited() -> bool:
     # A filter, not ``limiter.exempt(blueprint)``: it is checked before the
     # limiter works out which limits apply, so an exempt request costs a
-    # set lookup instead of that resolution.
-    return request.blueprint in UNLIMITED_BLUEPRINTS
+    # set lookup instead of that resolution.  WHY every view without a
+    # limit of its own: there is no default or application-wide limit
+    # (default_limits is empty), so for them the limiter only found out,
+    # on each request, that nothing applies: about a fiftieth of a staff
+    # page's instructions (callgrind, bench/README.md, issue 10).
+    if request.blueprint in UNLIMITED_BLUEPRINTS:
+        return True
+    return current_app.view_functions.get(request.endpoint or "") not in _LIMITED
 
 
 def _csrf_once() -> dict[str, Callable[[], str]]:
