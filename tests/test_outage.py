@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from config import TestingConfig
@@ -167,6 +168,21 @@ def _assert_quiet_log(caplog: pytest.LogCaptureFixture, *secrets_: str) -> None:
         assert not any(secret in text for secret in secrets_)
 
 
+def _report_comes_back(
+    client: FlaskClient,
+    token: str,
+    narrative: str,
+    caplog: pytest.LogCaptureFixture,
+    *not_logged: str,
+) -> None:
+    """A report sent during an outage: the outage page with its text, one quiet log line."""
+    with caplog.at_level(logging.INFO):
+        html = _outage_page(client.post("/report", data=_report_form(narrative, token)))
+    assert narrative in html
+    assert "could not store your report" in html
+    _assert_quiet_log(caplog, narrative, *not_logged)
+
+
 def _outage_page(response: object, lang: str = "en") -> str:
     from werkzeug.test import TestResponse
 
@@ -296,11 +312,7 @@ def test_a_report_sent_on_a_trusted_dead_connection_comes_back(
     narrative = f"NARRATIVE-{secrets.token_hex(6)} taken at the station"
     cluster.stop()
     try:
-        with caplog.at_level(logging.INFO):
-            html = _outage_page(public.post("/report", data=_report_form(narrative, token)))
-        assert narrative in html
-        assert "could not store your report" in html
-        _assert_quiet_log(caplog, narrative, "SELECT", "127.0.0.1")
+        _report_comes_back(public, token, narrative, caplog, "SELECT", "127.0.0.1")
     finally:
         cluster.start()
     assert _count(app, Report) == reports
@@ -325,12 +337,8 @@ def _locked_sqlite(app: Flask, path: Path, caplog: pytest.LogCaptureFixture) -> 
     try:
         holder.execute("BEGIN IMMEDIATE")
         caplog.clear()
-        with caplog.at_level(logging.INFO):
-            assert client.get("/").status_code == 200  # reading goes on
-            html = _outage_page(client.post("/report", data=_report_form(narrative, token)))
-        assert narrative in html
-        assert "could not store your report" in html
-        _assert_quiet_log(caplog, narrative, "INSERT", "locked")
+        assert client.get("/").status_code == 200  # reading goes on
+        _report_comes_back(client, token, narrative, caplog, "INSERT", "locked")
     finally:
         holder.rollback()
         holder.close()
