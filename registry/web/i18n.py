@@ -99,7 +99,29 @@ def lazy_gettext(message: str, **variables: Any) -> LazyString:
 # Per language, its locale and decimal pattern (babel's own), parsed once
 # per worker: the queue writes some twenty counts per page, and Flask-Babel's
 # ``numberformat`` looked up the locale and parsed the pattern for each.
-_NUMBERS: dict[str, tuple[Locale, NumberPattern]] = {}
+@dataclass(frozen=True, slots=True)
+class _Numbers:
+    locale: Locale
+    pattern: NumberPattern
+    # Python's own grouping with this separator writes an integer exactly as
+    # the pattern does (checked on samples when kept), or None: ask babel.
+    group: str | None
+
+
+_NUMBERS: dict[str, _Numbers] = {}
+_SAMPLES = (0, 7, -7, 999, 1000, -1234, 12345, 123456, -1234567, 10**12 + 5, -(10**15))
+
+
+def _numbers(lang: str) -> _Numbers:
+    locale = Locale.parse(lang)
+    pattern = parse_pattern(locale.decimal_formats[None])
+    group = locale.number_symbols["latn"]["group"]
+    # WHY checked rather than assumed: babel's integer formatting for these
+    # three languages is grouping by three with one separator, which Python
+    # writes in C; a language or babel version where it is not falls back.
+    if any(f"{n:,}".replace(",", group) != pattern.apply(n, locale) for n in _SAMPLES):
+        return _Numbers(locale, pattern, None)
+    return _Numbers(locale, pattern, group)
 
 
 def format_number(number: float | int) -> str:
@@ -107,10 +129,10 @@ def format_number(number: float | int) -> str:
     lang = current_language()
     kept = _NUMBERS.get(lang)
     if kept is None:
-        locale = Locale.parse(lang)
-        kept = _NUMBERS[lang] = (locale, parse_pattern(locale.decimal_formats[None]))
-    locale, pattern = kept
-    written: str = pattern.apply(number, locale)
+        kept = _NUMBERS[lang] = _numbers(lang)
+    if kept.group is not None and type(number) is int:
+        return f"{number:,}".replace(",", kept.group)
+    written: str = kept.pattern.apply(number, kept.locale)
     return written
 
 
