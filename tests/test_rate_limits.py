@@ -139,25 +139,74 @@ def test_one_reports_withdrawal_tries_are_limited(limited: Flask) -> None:
     assert statuses[10] == 429
 
 
+def _limiter_wrapped(view: object) -> bool:
+    """Whether Flask-Limiter wrapped ``view`` or any function under it (``__wrapped__``)."""
+    while view is not None:
+        if getattr(view, "__wrapper-limiter-instance", None) is not None:
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
+
+
 def test_every_limit_is_set_through_rate_limit(app: Flask) -> None:
     """Views without a limit skip the limiter (registry.web.extensions._unlimited).
 
-    So a limit set with ``limiter.limit`` directly would never be checked:
-    none may be, and the views set through ``rate_limit`` are the limited ones.
+    So a limit set any other way (``limiter.limit`` or ``shared_limit``
+    directly) would never be checked: every view that Flask-Limiter wrapped,
+    under any decorators, must be one the filter knows as limited, and the
+    other way round.
     """
-    from registry.web.extensions import _LIMITED
+    from registry.web.extensions import _has_limit
 
-    root = Path(__file__).resolve().parents[1] / "registry"
-    direct = [
-        str(path.relative_to(root))
-        for path in root.rglob("*.py")
-        if "limiter.limit(" in path.read_text(encoding="utf-8") and path.name != "extensions.py"
-    ]
-    assert direct == []
-    limited = sorted(name for name, view in app.view_functions.items() if view in _LIMITED)
-    assert limited == [
+    wrapped = sorted(name for name, view in app.view_functions.items() if _limiter_wrapped(view))
+    known = sorted(name for name, view in app.view_functions.items() if _has_limit(view))
+    assert wrapped == known
+    assert known == [
         "account.password",
         "account.recovery_codes",
         "auth.login",
         "followup.withdraw",
     ]
+
+
+def test_a_limit_under_another_decorator_is_still_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decorator above ``@rate_limit`` (a role check, say) must not drop the limit."""
+    import functools
+    from collections.abc import Callable
+    from typing import Any
+
+    from registry.web import security
+    from registry.web.extensions import rate_limit
+
+    def outer(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, **kwargs)
+
+        return checked
+
+    @outer
+    @rate_limit("2 per minute")
+    def probe() -> str:
+        return "ok"
+
+    cfg = TestingConfig.for_paths(tmp_path / "instance", tmp_path / "keys", "sqlite://")
+    limited_app = create_app(cfg.with_overrides(ratelimit_enabled=True))
+    limited_app.add_url_rule("/__limited_probe", "limited_probe", probe)
+    monkeypatch.setattr(security, "PUBLIC_ENDPOINTS", security.PUBLIC_ENDPOINTS | {"limited_probe"})
+    client = limited_app.test_client()
+    assert [client.get("/__limited_probe").status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "setting", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META"]
+)
+def test_limits_on_every_view_refuse_to_start(setting: str) -> None:
+    from registry.web import extensions
+
+    app = Flask(__name__)
+    app.config[setting] = "5 per minute"
+    with pytest.raises(RuntimeError, match=setting):
+        extensions.init_app(app)

@@ -38,16 +38,22 @@ login_manager = LoginManager()
 
 View = TypeVar("View", bound=Callable[..., Any])
 
-# The views a limit applies to, as Flask registered them (see rate_limit).
+# The functions rate_limit wrapped a view in.
 _LIMITED: set[Callable[..., Any]] = set()
+# Per view as Flask registered it: whether a rate_limit wrapper is in it,
+# under any other decorators (see _has_limit).  As many entries as views.
+_VIEW_LIMITED: dict[Callable[..., Any], bool] = {}
+# Flask-Limiter's settings for limits on every view, which _unlimited
+# would skip: init_app refuses to start with any of them.
+_APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
 
 
 def rate_limit(limit_value: str, **options: Any) -> Callable[[View], View]:
     """``limiter.limit(limit_value, **options)`` for a view, which the limiter then looks at.
 
     Every limit in the registry is set through here (tests/test_rate_limits.py
-    checks that no view calls ``limiter.limit`` itself): a view not set
-    through here has no limit, and _unlimited spares the limiter's work on it.
+    checks that no view is limited any other way): a view not set through
+    here has no limit, and _unlimited spares the limiter's work on it.
     """
     decorate = limiter.limit(limit_value, **options)
 
@@ -70,7 +76,28 @@ def _unlimited() -> bool:
     # page's instructions (callgrind, bench/README.md, issue 10).
     if request.blueprint in UNLIMITED_BLUEPRINTS:
         return True
-    return current_app.view_functions.get(request.endpoint or "") not in _LIMITED
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return True  # no view (a 404): Flask-Limiter found no limit for it either
+    limited = _VIEW_LIMITED.get(view)
+    if limited is None:
+        limited = _VIEW_LIMITED[view] = _has_limit(view)
+    return not limited
+
+
+def _has_limit(view: Callable[..., Any]) -> bool:
+    """Whether a rate_limit wrapper is ``view`` or lies under it (``__wrapped__``).
+
+    WHY the whole chain: a decorator above ``@rate_limit`` (a role check)
+    registers its own wrapper with Flask, and a filter that looked only at
+    that one would exempt the view, silently dropping its limit.
+    """
+    seen: Any = view
+    while seen is not None:
+        if seen in _LIMITED:
+            return True
+        seen = getattr(seen, "__wrapped__", None)
+    return False
 
 
 def _csrf_once() -> dict[str, Callable[[], str]]:
@@ -93,6 +120,9 @@ def init_app(app: Flask) -> None:
     """Initialise CSRF protection, rate limiting and Flask-Login."""
     csrf.init_app(app)
     app.context_processor(_csrf_once)
+    for name in _APP_WIDE_LIMITS:
+        if app.config.get(name):
+            raise RuntimeError(f"{name}: limits on every view are not supported (see _unlimited)")
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
