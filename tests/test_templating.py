@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask, render_template_string
 
 from registry.web.templating import RegistryEnvironment
@@ -14,7 +15,8 @@ def test_the_app_renders_with_the_registry_environment(sqlite_app: Flask) -> Non
 def test_a_template_without_globals_of_its_own_reads_the_environments(sqlite_app: Flask) -> None:
     env = sqlite_app.jinja_env
     forms = env.get_template("shared/_forms.html")
-    assert forms.globals is env.globals
+    assert dict(forms.globals) == env.globals
+    assert forms.globals.keys() == env.globals.keys()
     # A global added after the template was loaded is seen all the same.
     late = env.from_string("{{ added_later }}")
     env.globals["added_later"] = "seen"
@@ -22,6 +24,18 @@ def test_a_template_without_globals_of_its_own_reads_the_environments(sqlite_app
         assert late.render() == "seen"
     finally:
         del env.globals["added_later"]
+
+
+def test_a_template_cannot_write_into_the_environments_globals(sqlite_app: Flask) -> None:
+    env = sqlite_app.jinja_env
+    env.get_template("shared/_sealed.html")
+    before = dict(env.globals)
+    # Jinja updates a cached template's globals in place when asked again
+    # with globals: that must not reach the environment (every visitor's pages).
+    with pytest.raises(AttributeError):  # a read-only view has no update()
+        env.get_template("shared/_sealed.html", globals={"leaked": "x"})
+    assert env.globals == before
+    assert env.from_string("{{ leaked is defined }}").render() == "False"
 
 
 def test_globals_of_a_template_stay_its_own(sqlite_app: Flask) -> None:

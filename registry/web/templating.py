@@ -8,27 +8,32 @@ such imports (each partial imports the macros it uses): about a twentieth
 of the page's instructions (callgrind, bench/README.md, issue 10).
 
 A template loaded without globals of its own (every template here: Flask
-never passes any) gets the environment's dictionary itself instead, so
-the comparison is one set difference in C.  Nothing else changes: the map
-and the dictionary hold the same names, and a global added to the
-environment later is still seen by every template, since it is the same
-dictionary.  A template given globals of its own still gets Jinja's map,
-which keeps them out of the environment's.
+never passes any) gets a read-only view of the environment's dictionary
+instead, so the comparison is one set difference in C.  Nothing else
+changes: the map and the view hold the same names, and a global added to
+the environment later is still seen by every template.  A template given
+globals of its own still gets Jinja's map, which keeps them out of the
+environment's.  WHY read-only: Jinja updates a cached template's globals
+in place when it is asked for again with globals of its own; through the
+environment's dictionary that would hand them to every later page, for
+every visitor.  Through the view it fails loudly instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 from flask.templating import Environment
 
 
 class RegistryEnvironment(Environment):
-    """Flask's environment; templates without globals of their own share the environment's."""
+    """Flask's environment; templates without globals of their own read the environment's."""
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        """The environment's globals themselves when ``d`` is empty; else Jinja's overlay."""
+        """A read-only view of the environment's globals when ``d`` is empty; else Jinja's map."""
         if not d:
-            return self.globals
+            # Typed as Jinja's (a mutable map): nothing here writes to it.
+            return cast(MutableMapping[str, Any], MappingProxyType(self.globals))
         return super().make_globals(d)
