@@ -71,6 +71,8 @@ def create_app(cfg: Config | None = None) -> Flask:
         # freeze keeps would pile up across them.
         app.teardown_request(HeapSettler().request_done)
     _register_blueprints(app)
+    # Last: its hooks must come before (and its teardown after) all others.
+    i18n.serve_request_language(app)
     return app
 
 

@@ -56,6 +56,8 @@ def test_the_catalogue_has_messages_of_both_kinds() -> None:
 def test_every_message_reads_as_flask_babel_reads_it(sqlite_app: Flask, lang: str) -> None:
     with sqlite_app.test_request_context("/", headers={"Accept-Language": lang}):
         sqlite_app.preprocess_request()
+        # The fast path is the one compared (without it, both would be Flask-Babel's).
+        assert i18n._SERVING.get() is not None
         ours = [i18n.gettext(m) for m in SINGLES]
         theirs = [flask_babel.gettext(m) for m in SINGLES]
         ours_n = [i18n.ngettext(s, p, n) for s, p in PLURALS for n in (1, 2, 5, 21)]
@@ -108,6 +110,30 @@ def test_a_lazy_text_follows_each_request_and_nothing_stays_behind(sqlite_app: F
     assert seen == expected
     assert len(set(seen)) == 3
     assert after == ("Reply", "Reply", "en")
+
+
+def test_the_language_is_looked_up_first_and_forgotten_first(sqlite_app: Flask) -> None:
+    assert sqlite_app.before_request_funcs[None][0] is i18n._begin_request
+    assert sqlite_app.teardown_request_funcs[None][-1] is i18n._end_request
+
+
+def test_a_failed_teardown_leaves_no_language_to_the_next_request(sqlite_app: Flask) -> None:
+    """The next request's earliest error page (a NUL in the path) is in its own language."""
+    failing = [True]
+
+    @sqlite_app.teardown_request
+    def fails(_error: BaseException | None) -> None:  # runs before i18n's, and stops it
+        if failing:
+            failing.clear()
+            raise RuntimeError("a teardown failed")
+
+    client = sqlite_app.test_client()
+    with pytest.raises(RuntimeError):
+        client.get("/", headers={"Accept-Language": "ru"})
+    assert i18n._SERVING.get() is not None  # left behind by the failed request
+    refused = client.get("/%00", headers={"Accept-Language": "en"})
+    assert refused.status_code == 400
+    assert '<html lang="en">' in refused.get_data(as_text=True)
 
 
 NUMBERS = st.one_of(

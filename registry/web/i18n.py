@@ -48,14 +48,17 @@ class _Serving:
     translations: NullTranslations
 
 
-# Set by the first before-request hook, cleared at teardown.  WHY a context
-# variable: Flask-Babel finds the request's catalogue again on every call,
-# through four lookups on Flask's context proxies (``g``); a staff page
-# makes some seventy such calls (form labels, views, the language
-# switcher), about a twentieth of the case page's instructions (callgrind,
-# bench/README.md, issue 10).  Outside a request (the CLI, the Telegram
-# bot, which uses ``force_locale``) it is unset and every function below
-# asks Flask-Babel as before.
+# Set by the first before-request hook, cleared by the first teardown
+# (serve_request_language).  WHY a context variable: Flask-Babel finds the
+# request's catalogue again on every call, through four lookups on Flask's
+# context proxies (``g``); a staff page makes some seventy such calls (form
+# labels, views, the language switcher), about a twentieth of the case
+# page's instructions (callgrind, bench/README.md, issue 10).  Outside a
+# request (the CLI, the Telegram bot, which uses ``force_locale``) it is
+# unset and every function below asks Flask-Babel as before.  Inside a
+# request, ``force_locale`` does not change these functions' language:
+# nothing uses it there (e-mails in another language take babel's
+# catalogues directly, registry.notices.texts).
 _SERVING: ContextVar[_Serving | None] = ContextVar("registry.web.i18n.serving", default=None)
 
 
@@ -136,6 +139,20 @@ def format_number(number: float | int) -> str:
     return written
 
 
+def serve_request_language(app: Flask) -> None:
+    """Look each request's language up first, and forget it first at its end.
+
+    The app factory calls this last, after every other hook is registered.
+    WHY first: every later hook, and the error page it may answer (a 400
+    for a NUL byte, a 413), is then in the request's language; and a value
+    left by an earlier request on the same thread (a teardown that raised
+    before ours ran) is replaced before anything reads it.
+    """
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
+    # Teardowns run last-registered first: ours before the others.
+    app.teardown_request(_end_request)
+
+
 def _begin_request() -> None:
     locale = get_locale()
     code = str(locale) if locale is not None else FALLBACK
@@ -190,11 +207,6 @@ def init_app(app: Flask) -> None:
         pgettext=_pgettext,
         npgettext=_npgettext,
     )
-
-    # First of all hooks, so that every later one (and its error pages)
-    # finds the request's language already looked up.
-    app.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
-    app.teardown_request(_end_request)
 
     @app.context_processor
     def _languages() -> dict[str, object]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
+
+from registry.web.i18n import lazy_gettext as _l
 
 STATUS_LABELS = {
     "new": _l("New"),
