@@ -21,11 +21,20 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request
-from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, make_url
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Select,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.exc import (
     DBAPIError,
-    DisconnectionError,
     InterfaceError,
+    InvalidatePoolError,
     OperationalError,
     SQLAlchemyError,
 )
@@ -88,6 +97,8 @@ def make_engine(url: str) -> Engine:
     # _end_request); taken in turn, each would have to see a query five
     # times before preparing it.
     engine = create_engine(url, pool_use_lifo=True, connect_args=connect_args)
+    # A new connection has just answered: it counts as used, not idle.
+    event.listen(engine, "connect", _note_checkin)
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
     return _tracking_writes(engine)
@@ -117,6 +128,8 @@ def _ping_if_idle(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
     If the server went away within that half second, the request that
     takes it fails as in any outage (the outage page; nothing it sent is
     kept), and SQLAlchemy then replaces every older pooled connection.
+    A ping that finds a dead connection does the same at once: the other
+    pooled connections went with the server, trusted or not.
     """
 
     def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
@@ -125,11 +138,13 @@ def _ping_if_idle(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
             return
         try:
             alive = dialect.do_ping(dbapi_connection)
-        except Exception as error:
-            # The pool discards this connection and takes (or opens) another.
-            raise DisconnectionError() from error
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise  # a database error, not a lost connection: the outage page
+            # The pool replaces this connection and every older one.
+            raise InvalidatePoolError() from error
         if not alive:
-            raise DisconnectionError()
+            raise InvalidatePoolError()
 
     return ping
 
@@ -237,6 +252,9 @@ def is_outage(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+_ALIVE = text("SELECT 1")
+
+
 def _require_database() -> None:
     """Reach the database before the view runs (raises when it is down).
 
@@ -244,7 +262,10 @@ def _require_database() -> None:
     every page answers the outage page, not only those that happen to
     query, and that the default-deny login check after this hook never
     runs against a dead database.  The connection is the one the view then
-    uses, so a page that queries anyway pays nothing extra.
+    uses, so a page that queries anyway pays nothing extra.  Within half a
+    second of the server's death a pooled connection is trusted unpinged
+    (_ping_if_idle): a page that sends no statement may then still show,
+    and the login check fails closed (its query raises: the outage page).
     """
     if request.endpoint in WITHOUT_DATABASE or request.blueprint in LAZY_DATABASE_BLUEPRINTS:
         return
@@ -253,8 +274,11 @@ def _require_database() -> None:
         # this hook and may take half an hour over Tor.  Holding a pooled
         # connection all that time would let a few slow uploads take every
         # connection and stop the site; the view checks one out again once
-        # the body is in.
-        with engine().connect():
+        # the body is in.  A statement, not a checkout alone: a connection
+        # trusted unpinged (_ping_if_idle) must not let a half-hour upload
+        # begin against a server that is gone.
+        with engine().connect() as conn:
+            conn.execute(_ALIVE)
             return
     session().connection()
 

@@ -77,3 +77,50 @@ def test_after_the_idle_time_a_dead_connection_is_found_out(engine: Engine) -> N
     time.sleep(db.PING_AFTER_IDLE_SECONDS + 0.1)
     with engine.connect() as conn:
         assert int(conn.execute(PID).scalar_one()) != dead
+
+
+def _spy_pings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The connections the engine's pings were sent on (the real ping still runs)."""
+    sent: list[object] = []
+    real = engine.dialect.do_ping
+
+    def ping(dbapi_connection: object) -> bool:
+        sent.append(dbapi_connection)
+        return bool(real(dbapi_connection))
+
+    monkeypatch.setattr(engine.dialect, "do_ping", ping)
+    return sent
+
+
+def test_a_new_connection_is_not_pinged(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _spy_pings(engine, monkeypatch)
+    with engine.connect() as conn:
+        conn.execute(PID)
+    assert sent == []
+
+
+def test_a_dead_connection_found_by_a_ping_replaces_the_whole_pool(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two pooled connections whose server processes both die.
+    first, second = engine.connect(), engine.connect()
+    pids = [int(c.execute(PID).scalar_one()) for c in (first, second)]
+    first.close()
+    second.close()
+    killer = make_engine(str(engine.url.render_as_string(hide_password=False)))
+    try:
+        for pid in pids:
+            _end_backend(killer, pid)
+    finally:
+        killer.dispose()
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    sent = _spy_pings(engine, monkeypatch)
+    with engine.connect() as conn:  # pinged: dead; the pool is invalidated
+        assert int(conn.execute(PID).scalar_one()) not in pids
+        assert sent  # the dead connection was found by a ping
+        # The other one, taken now without a ping, was replaced too.
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+        pinged = len(sent)
+        with engine.connect() as other:
+            assert int(other.execute(PID).scalar_one()) not in pids
+        assert len(sent) == pinged
