@@ -22,6 +22,11 @@ This worker, built on ``gthread``, adds one phase and one pool:
    not in memory and not on disk.  Hundreds of slow uploads can fill the
    upload pool, never the serving pool.
 
+3. **One queue for all workers.**  A worker stops taking new connections
+   while it runs a request, for at most a short grace, so they go to a
+   free worker instead of sharing a busy one's interpreter lock
+   (``registry.serving.door`` says why and what was measured).
+
 Threads never wait forever: every socket carries kernel receive and send
 timeouts (``idle_timeout``), so a body that stops arriving, or a reader that
 stops reading, frees its thread.  The event loop notifies the arbiter every
@@ -49,6 +54,7 @@ from typing import Any
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from config import Config
+from registry.serving.door import AcceptDoor
 from registry.serving.head import HeadGatherer, Verdict
 from registry.serving.logs import quiet_handle_error
 from registry.serving.memory import bound_malloc
@@ -97,6 +103,7 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
         # (deadline, connection), in deadline order: the timeout is the same
         # for everyone, so appending keeps the order.
         self.gathering: deque[tuple[float, GatheredConn]] = deque()
+        self.door = AcceptDoor()
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:
@@ -115,6 +122,10 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
 
     def accept(self, listener: socket.socket) -> None:
         """Accept a connection and start gathering its head, without a thread."""
+        if not self._accepting:
+            # The door shut earlier in this turn of the event loop, after
+            # the listener was reported ready (registry.serving.door).
+            return
         try:
             sock, client = listener.accept()
         except OSError as error:
@@ -125,6 +136,10 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
         _set_idle_timeouts(sock, self.idle_timeout)
         conn = GatheredConn(self.cfg, sock, client, listener.getsockname())
         self._gather(conn)
+        # A proxy (nginx, tor) sends the head with the connection: read it
+        # now, so that a complete request shuts the door before this worker
+        # accepts another connection; a slow head is gathered as usual.
+        self._on_bytes(conn, sock)
 
     def on_client_socket_readable(self, conn: GatheredConn, client: socket.socket) -> None:
         """A kept-alive connection sent bytes: gather its next request's head too."""
@@ -170,10 +185,41 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
     def enqueue_req(self, conn: GatheredConn) -> None:
         """Give the connection to the upload pool or the serving pool."""
         pool = self.upload_pool if conn.streaming and self.upload_pool else self.tpool
+        if pool is self.tpool:
+            self.door.started(conn, time.monotonic())
+            self.set_accept_enabled(self._may_listen())
         future: Future[Any] = pool.submit(self.handle, conn)
         future.add_done_callback(
             lambda done: self.method_queue.defer(self.finish_request, conn, done)
         )
+
+    def finish_request(self, conn: GatheredConn, done: Future[Any]) -> None:
+        """A thread is done with ``conn``: open the door again if nothing else runs."""
+        self.door.finished(conn)
+        self.set_accept_enabled(self._may_listen())
+        super().finish_request(conn, done)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Listen for new connections only when gunicorn asks and the door is open.
+
+        gunicorn's loop asks for ``True`` on every turn while the worker has
+        room for more connections, so a door that closed opens again on the
+        first turn after its grace (``wait_for_and_dispatch_events`` makes
+        sure there is one).
+        """
+        super().set_accept_enabled(enabled and self.door.is_open(time.monotonic()))
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """Wait no longer than until the door opens, so a long request cannot keep it shut."""
+        opens = self.door.opens_at()
+        if opens is not None and not self._accepting and self._may_listen():
+            timeout = max(0.0, min(timeout, opens - time.monotonic()))
+        super().wait_for_and_dispatch_events(timeout)
+
+    def _may_listen(self) -> bool:
+        # gunicorn's own condition for listening (its run loop), and never
+        # again once the worker is stopping (it stops listening for good).
+        return bool(self.alive and self.nr_conns < self.worker_connections)
 
     def handle(self, conn: GatheredConn) -> Any:
         """Serve one request in a thread, the gathered bytes first."""
