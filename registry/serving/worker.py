@@ -136,9 +136,9 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
         _set_idle_timeouts(sock, self.idle_timeout)
         conn = GatheredConn(self.cfg, sock, client, listener.getsockname())
         self._gather(conn)
-        # A proxy (nginx, tor) sends the head with the connection: read it
+        # A client usually sends its head right after connecting: read it
         # now, so that a complete request shuts the door before this worker
-        # accepts another connection; a slow head is gathered as usual.
+        # accepts another connection; a head not yet here is gathered as usual.
         self._on_bytes(conn, sock)
 
     def on_client_socket_readable(self, conn: GatheredConn, client: socket.socket) -> None:
@@ -185,10 +185,10 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
     def enqueue_req(self, conn: GatheredConn) -> None:
         """Give the connection to the upload pool or the serving pool."""
         pool = self.upload_pool if conn.streaming and self.upload_pool else self.tpool
+        future: Future[Any] = pool.submit(self.handle, conn)
         if pool is self.tpool:
             self.door.started(conn, time.monotonic())
             self.set_accept_enabled(self._may_listen())
-        future: Future[Any] = pool.submit(self.handle, conn)
         future.add_done_callback(
             lambda done: self.method_queue.defer(self.finish_request, conn, done)
         )
@@ -207,7 +207,9 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
         first turn after its grace (``wait_for_and_dispatch_events`` makes
         sure there is one).
         """
-        super().set_accept_enabled(enabled and self.door.is_open(time.monotonic()))
+        # ``alive`` too: gunicorn's loop may ask for True once more after a
+        # stop signal; a stopping worker takes no new connection.
+        super().set_accept_enabled(enabled and self.alive and self.door.is_open(time.monotonic()))
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         """Wait no longer than until the door opens, so a long request cannot keep it shut."""

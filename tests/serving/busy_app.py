@@ -4,6 +4,8 @@ Served by the real ``gunicorn.conf.py`` in tests/serving/test_accept_door.py.
 ``/spin/<ms>`` holds the interpreter for that long (a page's work),
 ``/sleep/<ms>`` waits that long without it (a request stuck on a lock or a
 slow database); every answer is ``<pid> <requests running here when it began>``.
+A ``/sleep`` request that begins leaves a file in ``$BUSY_APP_STARTED``, so a
+test knows it runs before it sends the next one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 StartResponse = Callable[..., Any]
@@ -34,6 +38,8 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
             while time.perf_counter() < until:
                 pass
         elif kind == "sleep":
+            if folder := os.environ.get("BUSY_APP_STARTED"):
+                (Path(folder) / f"{os.getpid()}-{uuid.uuid4().hex}").touch()
             time.sleep(seconds)
     finally:
         with _lock:

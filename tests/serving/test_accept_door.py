@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -60,7 +60,10 @@ def test_the_grace_is_a_tenth_of_a_second() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = prepare_server(tmp_path_factory.mktemp("door"), extra_env={"WORKERS": "2"})
+    root = tmp_path_factory.mktemp("door")
+    started = root / "started"
+    started.mkdir()
+    live = prepare_server(root, extra_env={"WORKERS": "2", "BUSY_APP_STARTED": str(started)})
     live.wsgi_app = "tests.serving.busy_app:app"
     live.start()
     try:
@@ -95,6 +98,13 @@ def _wait_for_both_workers(server: LiveServer) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the second worker never answered")
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "the request never began"
+        time.sleep(0.002)
 
 
 def test_concurrent_pages_run_one_per_worker(server: LiveServer) -> None:
@@ -135,12 +145,14 @@ def test_workers_stuck_in_long_requests_still_take_new_ones_after_the_grace(
     def hold() -> None:
         stuck.append(_get(server, "/sleep/3000"))
 
+    started = server.root / "started"
+    before = len(list(started.iterdir()))
     holders = [threading.Thread(target=hold) for _ in range(2)]
-    for holder in holders:
+    for count, holder in enumerate(holders, start=1):
         holder.start()
-        # Well within the grace: the first runs with its worker's door shut,
-        # so the second can only go to the other worker.
-        time.sleep(0.03)
+        # Sent as soon as the first runs, well within its grace: its
+        # worker's door is shut, so the second can only go to the other one.
+        _wait_until(lambda want=before + count: len(list(started.iterdir())) >= want)
     time.sleep(0.3)  # past the grace: both doors are open again
     began = time.monotonic()
     pid, running = _get(server, "/")
