@@ -44,6 +44,8 @@ from bench.staff import enrol_reviewer
 from bench.workload import case_paths, queue_paths, search_paths
 
 REVIEWERS = 5
+# Queue pages per reviewer after the case pages (part c).
+QUEUE_AFTER = 50
 
 
 def _log(message: str) -> None:
@@ -92,12 +94,18 @@ def measure_pages(backend: str, folder: Path, args: argparse.Namespace) -> Rows:
             cases = load.fetch(
                 clients, case_paths(url, len(clients), args.case_requests), 'id="narrative"'
             )
+            # The queue again, now that each reviewer has opened cases: its
+            # "news since my last visit" is read from those openings.
+            _log(f"{backend}: c. queue pages after the case pages")
+            queue_after = load.fetch(
+                clients, queue_paths(len(clients), QUEUE_AFTER, seed=12), 'id="total"'
+            )
             rss = server.worker_rss_mib()
         finally:
             server.stop()
         _log(f"{backend}: c. counts, sorts and search in process")
         costs = queue_search.run(url, args.cold_repeats, args.searches)
-    rows.extend(http_rows(args, submitted, seeded, queue, cases, rss))
+    rows.extend(http_rows(args, submitted, seeded, queue, cases, queue_after, rss))
     rows.extend(search_rows(args, sealed, searches))
     rows.extend(queue_search.rows(costs))
     return rows

@@ -53,6 +53,7 @@ def http_rows(
     seeded: float,
     queue: LoadResult,
     cases: LoadResult,
+    queue_after: LoadResult,
     rss: list[float],
 ) -> Rows:
     """Parts b and c: gunicorn with 2 workers, real default costs."""
@@ -81,7 +82,16 @@ def http_rows(
             "budget p95 ≤ 30)",
             latency_cell(cases.latencies),
         ),
-        ("failed page loads (queue + case)", str(queue.failures + cases.failures)),
+        (
+            f"queue page p50 / p95 ms after the case pages ({args.clients} reviewers × "
+            f"{len(queue_after.latencies) // max(args.clients, 1)}, each having opened "
+            f"{args.case_requests} cases)",
+            latency_cell(queue_after.latencies),
+        ),
+        (
+            "failed page loads (queue + case)",
+            str(queue.failures + cases.failures + queue_after.failures),
+        ),
         (
             "worker RSS after the run, MiB (budget ≤ 200)",
             ", ".join(f"{size:.0f}" for size in rss) or "—",
