@@ -337,6 +337,10 @@ class Config:
     upload_threads: int = field(default=64, metadata=_rule(ge=1))
     head_timeout_seconds: float = field(default=30.0, metadata=_rule(gt=0, le=_DAY))
     idle_timeout_seconds: float = field(default=120.0, metadata=_rule(gt=0, le=_DAY))
+    # A worker running a request takes no new connection for this long, so
+    # they go to a free worker (registry.serving.door says why and what was
+    # measured); 0 turns this off (every worker takes every connection).
+    serve_accept_grace_seconds: float = field(default=0.1, metadata=_rule(ge=0, le=60))
     testing: bool = field(default=False, metadata=_rule(from_env=False))
     extra: dict[str, Any] = field(default_factory=dict, metadata=_rule(from_env=False))
 

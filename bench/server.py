@@ -63,11 +63,19 @@ class Server:
         return sorted(sizes)
 
 
-def start(database_url: str, folder: Path, workers: int = 2) -> Server:
-    """Start gunicorn on ``database_url`` with an escrow key; wait until it answers."""
+def start(
+    database_url: str, folder: Path, workers: int = 2, settings: dict[str, str] | None = None
+) -> Server:
+    """Start gunicorn on ``database_url`` with an escrow key; wait until it answers.
+
+    ``settings``: ``REGISTRY_*`` variables on top of the defaults.  A second
+    server on the same ``folder`` shares the first one's keys and escrow.
+    """
     keys = folder / "keys"
     keys.mkdir(parents=True, exist_ok=True)
-    create_escrow(keys, folder / "escrow-private.key", "bench escrow passphrase", ESCROW_FILE_COST)
+    escrow = folder / "escrow-private.key"
+    if not escrow.exists():
+        create_escrow(keys, escrow, "bench escrow passphrase", ESCROW_FILE_COST)
     port = free_port()
     env = {
         key: value
@@ -85,6 +93,7 @@ def start(database_url: str, folder: Path, workers: int = 2) -> Server:
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "WORKERS": str(workers),
+            **(settings or {}),
         }
     )
     log = folder / "gunicorn.log"

@@ -22,11 +22,11 @@ The worker reads a new connection's head at once (it usually follows the
 connection within the same moment), so the door shuts before the worker
 could accept a second one.
 
-But a worker whose request runs longer than ``grace`` (a search, a slow
+But a worker whose request runs longer than the grace (a search, a slow
 database, a request waiting for a lock) opens its door again: new
 connections are then served beside it, sharing the lock, as before.  A
 long or stuck request therefore shuts its worker's door for no more than
-``grace``, and the site answers even when every worker is stuck in one.
+the grace, and the site answers even when every worker is stuck in one.
 
 The trade-off: while requests take less than ``grace``, a worker runs one
 at a time, as a ``sync`` worker does, so a request that waits (on
@@ -45,16 +45,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-GRACE_SECONDS = 0.1
-"""How long a running request keeps its worker's door shut.
-
-A staff page takes 5–15 ms of CPU; a request still running after 100 ms is
-a heavy one (a search, a submission's key derivation) or is waiting.  In
-turns on one server, 100 and 250 ms measured the same and 50 ms worse (a
-page the machine stalled let waiting connections in, which slowed the
-pages already running); the shorter of the two bounds the wait better when
-every worker is held by a long request.
-"""
+# How long a running request keeps its worker's door shut is the setting
+# ``serve_accept_grace_seconds`` (config.py), 0.1 s by default.  A staff page
+# takes 5–15 ms of CPU; a request still running after 100 ms is a heavy one
+# (a search, a submission's key derivation) or is waiting.  In turns on one
+# server, 100 and 250 ms measured the same and 50 ms worse (a page the
+# machine stalled let waiting connections in, which slowed the pages already
+# running); the shorter of the two bounds the wait better when every worker
+# is held by a long request.
 
 
 class AcceptDoor:
@@ -64,7 +62,8 @@ class AcceptDoor:
     Times are the caller's monotonic clock readings.
     """
 
-    def __init__(self, grace: float = GRACE_SECONDS) -> None:
+    def __init__(self, grace: float) -> None:
+        """``grace`` in seconds; 0 keeps the door open (every connection is taken)."""
         self.grace = grace
         self._started: dict[Hashable, float] = {}
 

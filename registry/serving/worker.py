@@ -103,7 +103,7 @@ class SlowNetworkWorker(ThreadWorker):  # type: ignore[misc]
         # (deadline, connection), in deadline order: the timeout is the same
         # for everyone, so appending keeps the order.
         self.gathering: deque[tuple[float, GatheredConn]] = deque()
-        self.door = AcceptDoor()
+        self.door = AcceptDoor(settings.serve_accept_grace_seconds)
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:
