@@ -8,11 +8,13 @@ three or four requests could run in one process, sharing its interpreter
 lock, while the other process stood idle.  Requests sharing the lock each
 wait for the other at every database call (the lock is handed over only
 every few milliseconds), so they also cost more CPU.  Measured with four
-reviewers (part c's pages, 100,000 reports), with and without the door in
-turn on one server so that the machine's drift cancels (six pairs each):
-case page p95 from 58 to 42 ms on SQLite and from 65 to 48 ms on
-PostgreSQL; in a test, the share of requests that began beside another in
-the same worker went from about half to 0-1 % (bench/README.md, issue 10).
+reviewers (part c's pages, 100,000 reports) by ``python -m bench.door``,
+with and without the door in turns on one database so that the machine's
+drift falls on both alike (six rounds): case page p95 from 57 to 40 ms on
+SQLite and from 58 to 42 ms on PostgreSQL (lower in every round), queue
+page p95 from 79 to 69 ms and from 82 to 44 ms.  In a test, the share of
+requests that began beside another in the same worker went from about
+half to 0-1 % (bench/README.md, issue 10).
 
 So a worker closes its door (stops listening for new connections) while it
 runs a request, and the connection goes to a worker that is free, or waits
@@ -28,17 +30,12 @@ connections are then served beside it, sharing the lock, as before.  A
 long or stuck request therefore shuts its worker's door for no more than
 the grace, and the site answers even when every worker is stuck in one.
 
-The trade-off: while requests take less than ``grace``, a worker runs one
+The trade-off: while requests take less than the grace, a worker runs one
 at a time, as a ``sync`` worker does, so a request that waits (on
 PostgreSQL, say) leaves its core to the other workers rather than to a
-second request of its own.  Measured in the same turns, this cost nothing:
-submissions per second were the same, their p50 lower (115 against 139 ms
-on SQLite, 129 against 148 ms on PostgreSQL), and PostgreSQL's queue pages
-no slower.
-
-Only the serving pool's requests count: uploads read their bodies at the
-sender's pace in the upload pool, mostly waiting, and a connection whose
-head is still arriving holds a socket, not the interpreter.
+second request of its own.  Measured in the same turns, this cost
+nothing: submissions' p50 went from 130 to 109 ms on SQLite and from 131 to
+106 ms on PostgreSQL, with the same CPU per submission.
 """
 
 from __future__ import annotations
