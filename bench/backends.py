@@ -18,6 +18,23 @@ from registry.taxonomy.service import load_vocabularies
 
 SQLITE = "SQLite"
 POSTGRESQL = "PostgreSQL"
+# A ``--backend`` option's choices, for :func:`usable`.
+BACKEND_CHOICES = ("sqlite", "postgresql", "both")
+
+
+def usable(choice: str, notes: list[str]) -> Iterator[str]:
+    """The backends a ``--backend`` choice names that can run here (``both``: SQLite first).
+
+    A backend that cannot run (PostgreSQL absent) is skipped with a note in ``notes``.
+    """
+    named = {"sqlite": [SQLITE], "postgresql": [POSTGRESQL]}.get(choice, [SQLITE, POSTGRESQL])
+    for backend in named:
+        if backend == POSTGRESQL and (problem := pg_problem()):
+            notes.append(f"**{POSTGRESQL} skipped:** {problem}")
+            continue
+        yield backend
+
+
 PG_ADMIN_URL = os.environ.get(
     "REGISTRY_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

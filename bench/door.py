@@ -36,7 +36,7 @@ from functools import partial
 from pathlib import Path
 
 from bench import load
-from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
+from bench.backends import BACKEND_CHOICES, database, usable
 from bench.client import Client
 from bench.seed import bulk_reports, seal_newest, staff_ids
 from bench.server import Server, start
@@ -181,23 +181,17 @@ def render(results: dict[str, Rounds]) -> str:
 def main() -> None:
     """Parse arguments, measure each backend, print markdown."""
     parser = argparse.ArgumentParser(prog="python -m bench.door", description=__doc__)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default="both")
     parser.add_argument("--rows", type=int, default=100_000, help="bulk reports stored")
     parser.add_argument("--rounds", type=int, default=6, help="turns of both servers")
     parser.add_argument("--case", type=int, default=30, help="case pages per reviewer per turn")
     parser.add_argument("--queue", type=int, default=60, help="queue pages per reviewer per turn")
     parser.add_argument("--submissions", type=int, default=60, help="submissions per turn")
     args = parser.parse_args()
-    backends = {"sqlite": [SQLITE], "postgresql": [POSTGRESQL]}.get(
-        args.backend, [SQLITE, POSTGRESQL]
-    )
     results: dict[str, Rounds] = {}
-    notes = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="sviedka-door-") as tmp:
-        for backend in backends:
-            if backend == POSTGRESQL and (problem := pg_problem()):
-                notes.append(f"**{POSTGRESQL} skipped:** {problem}")
-                continue
+        for backend in usable(args.backend, notes):
             results[backend] = run(backend, Path(tmp) / backend.lower(), args)
     print(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     print("\n\n".join([render(results), *notes]))

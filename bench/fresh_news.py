@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
+from bench.backends import BACKEND_CHOICES, database, usable
 from bench.seed import bulk_reports
 from registry.db import make_engine
 from registry.models import Account, AuditEvent, Report
@@ -104,27 +104,23 @@ def run(url: str, openings: list[int], cases: int, repeats: int) -> list[tuple[i
 def main() -> None:
     """Parse arguments, measure each backend, print a markdown table."""
     parser = argparse.ArgumentParser(prog="python -m bench.fresh_news", description=__doc__)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default="both")
     parser.add_argument("--rows", type=int, default=100_000, help="bulk reports stored")
     parser.add_argument("--openings", default="50,400,1000", help="events per reviewer")
     parser.add_argument("--cases", type=int, default=300, help="cases the events fall on")
     parser.add_argument("--repeats", type=int, default=5, help="queries timed per figure")
     args = parser.parse_args()
-    backends = {"sqlite": [SQLITE], "postgresql": [POSTGRESQL]}.get(
-        args.backend, [SQLITE, POSTGRESQL]
-    )
     openings = [int(part) for part in args.openings.split(",")]
+    notes: list[str] = []
     print(f"| events per reviewer ({args.rows:,} reports, {args.cases} cases) | best / median ms |")
     print("|---|---|")
     with tempfile.TemporaryDirectory(prefix="sviedka-fresh-") as tmp:
-        for backend in backends:
-            if backend == POSTGRESQL and (problem := pg_problem()):
-                print(f"| {backend} skipped: {problem} | |")
-                continue
+        for backend in usable(args.backend, notes):
             with database(backend, Path(tmp) / backend.lower()) as url:
                 bulk_reports(url, args.rows)
                 for count, best, median in run(url, openings, args.cases, args.repeats):
                     print(f"| {backend}, {count:,} | {best:.2f} / {median:.2f} |")
+    print("\n".join(notes))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from bench import hotspots
-from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
+from bench.backends import BACKEND_CHOICES, database, usable
 from bench.hotspots import Hotspot
 from bench.inprocess import TODAY, report_input
 from bench.seed import bulk_reports, seal_newest, staff_ids
@@ -280,21 +280,15 @@ def main() -> None:
     parser.add_argument("--wrapped", type=int, default=5_000, help="newest sealed for reviewers")
     parser.add_argument("--submitted", type=int, default=20, help="reports the case pages open")
     parser.add_argument("--count", type=int, default=200, help="pages of each kind, and profiled")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default="both")
     parser.add_argument("--top", type=int, default=30, help="hotspots listed per page kind")
     parser.add_argument("--stats", type=Path, help="folder for the pstats files (snakeviz etc.)")
     parser.add_argument("--out", type=Path, help="also write the markdown to this file")
     args = parser.parse_args()
-    backends = {"sqlite": [SQLITE], "postgresql": [POSTGRESQL]}.get(
-        args.backend, [SQLITE, POSTGRESQL]
-    )
     results = []
-    notes = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="sviedka-pages-") as tmp:
-        for backend in backends:
-            if backend == POSTGRESQL and (problem := pg_problem()):
-                notes.append(f"**{POSTGRESQL} skipped:** {problem}")
-                continue
+        for backend in usable(args.backend, notes):
             folder = Path(tmp) / backend.lower()
             with database(backend, folder / "db") as url:
                 results.append(run(backend, url, folder, args))

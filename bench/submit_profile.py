@@ -36,7 +36,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bench import hotspots
-from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
+from bench.backends import BACKEND_CHOICES, database, usable
 from bench.clocks import KDF_NAME, stage_clocks
 from bench.hotspots import Hotspot
 from bench.inprocess import TODAY, _add_reviewers, report_input
@@ -225,7 +225,7 @@ def main() -> None:
     """Parse arguments, measure each backend, print markdown."""
     parser = argparse.ArgumentParser(prog="python -m bench.submit_profile", description=__doc__)
     parser.add_argument("--count", type=int, default=300, help="submissions measured, and profiled")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default="both")
     parser.add_argument("--top", type=int, default=40, help="hotspots listed per backend")
     parser.add_argument("--stats", type=Path, help="folder for the pstats files (snakeviz etc.)")
     parser.add_argument("--out", type=Path, help="also write the markdown to this file")
@@ -237,18 +237,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker_malloc and not bound_malloc():
         parser.error("--worker-malloc: this C library has no mallopt")
-    backends = [SQLITE, POSTGRESQL] if args.backend == "both" else []
-    if args.backend == "sqlite":
-        backends = [SQLITE]
-    if args.backend == "postgresql":
-        backends = [POSTGRESQL]
     results = []
-    notes = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="sviedka-profile-") as tmp:
-        for backend in backends:
-            if backend == POSTGRESQL and (problem := pg_problem()):
-                notes.append(f"**{POSTGRESQL} skipped:** {problem}")
-                continue
+        for backend in usable(args.backend, notes):
             print(f"[profile] {backend}: {args.count} + {args.count} submissions", file=sys.stderr)
             stats_file = None
             if args.stats is not None:
