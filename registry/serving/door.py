@@ -46,7 +46,7 @@ from collections.abc import Hashable
 # ``serve_accept_grace_seconds`` (config.py), 0.1 s by default.  A staff page
 # takes 5–15 ms of CPU; a request still running after 100 ms is a heavy one
 # (a search, a submission's key derivation) or is waiting.  In turns on one
-# server, 100 and 250 ms measured the same and 50 ms worse (a page the
+# server (bench/README.md), 100 and 250 ms measured the same and 50 ms worse (a page the
 # machine stalled let waiting connections in, which slowed the pages already
 # running); the shorter of the two bounds the wait better when every worker
 # is held by a long request.
