@@ -148,8 +148,9 @@ def fresh(viewer: int | BindParameter[int]) -> ColumnElement[bool]:
     )
     # WHY the reports are looked up inside ``wrote``, by the case's public
     # id, and not joined to ``seen``: joined, PostgreSQL hashed every report
-    # (an index scan of all 100,000 for each queue page, ~15 ms) to meet a
-    # few hundred openings; here each opening is one probe of a unique index.
+    # (an index scan of all 100,000 on each queue page) to meet a few hundred
+    # openings; here each opening is one probe of a unique index.  With
+    # 1,000 openings per reviewer: 23.7 ms, now 5.6 ms (bench.fresh_news).
     news = select(seen.c.ref).where(or_(changed, wrote))
     return Report.public_id.in_(news)
 
