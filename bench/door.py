@@ -25,7 +25,6 @@ handicap for the door, not a help.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -69,25 +68,12 @@ def _log(message: str) -> None:
     print(f"[door {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _worker_cpu_seconds(server: Server) -> float:
-    """User and system CPU of the server's workers (children of its master) so far."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended while we looked
-        if fields[1] == str(server.process.pid):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def _measure(server: Server, run: Callable[[], load.LoadResult]) -> Round:
-    before = _worker_cpu_seconds(server)
+    before = server.worker_cpu_seconds()
     result = run()
     if result.failures:
         raise RuntimeError(f"{result.failures} requests failed")
-    spent = _worker_cpu_seconds(server) - before
+    spent = server.worker_cpu_seconds() - before
     latencies = result.latencies
     return Round(
         p50=percentile(latencies, 0.5) * 1000,

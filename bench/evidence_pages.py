@@ -59,7 +59,7 @@ from bench.backends import POSTGRESQL, SQLITE, database, pg_problem
 from bench.evidence_build import TODAY, K, substantiate_half_of_closed
 from bench.report import Rows, render
 from bench.seed import bulk_reports
-from bench.server import Server, start
+from bench.server import CLOCK_TICKS, Server, start
 from bench.stats import latency_cell, percentile
 from registry.db import make_engine
 from registry.evidence import figures, pages, snapshots
@@ -91,8 +91,6 @@ WORDS = (
     "не",
     "разгледзела.",
 )
-# Ticks of /proc/<pid>/stat's utime and stime per second.
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _log(message: str) -> None:
@@ -262,33 +260,6 @@ class Run:
         return sum(n for status, n in self.statuses.items() if status != self.expect)
 
 
-def _worker_pids(server: Server) -> list[int]:
-    pids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            lines = status.read_text().splitlines()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in lines if ":" in line)
-        if fields.get("PPid", "").strip() == str(server.process.pid):
-            pids.append(int(status.parent.name))
-    return sorted(pids)
-
-
-def workers_cpu(server: Server) -> float:
-    """CPU seconds (user + system) the gunicorn workers have used so far."""
-    total = 0
-    for pid in _worker_pids(server):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name (which may hold spaces), 1-based 14 and 15.
-        rest = stat.rsplit(")", 1)[1].split()
-        total += int(rest[11]) + int(rest[12])
-    return total / CLOCK_TICKS
-
-
 def machine_busy() -> float:
     """CPU seconds every process on the machine has used since boot (``/proc/stat``).
 
@@ -344,7 +315,7 @@ def hammer(
             run.body_bytes += size
 
     threads = [threading.Thread(target=client, args=(requests,)) for requests in todo]
-    cpu, worker_cpu, machine = time.process_time(), workers_cpu(server), machine_busy()
+    cpu, worker_cpu, machine = time.process_time(), server.worker_cpu_seconds(), machine_busy()
     began = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -352,7 +323,7 @@ def hammer(
         thread.join()
     run.seconds = time.perf_counter() - began
     run.client_cpu = time.process_time() - cpu
-    run.worker_cpu = workers_cpu(server) - worker_cpu
+    run.worker_cpu = server.worker_cpu_seconds() - worker_cpu
     run.machine_cpu = machine_busy() - machine
     return run
 

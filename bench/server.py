@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from config import ROOT
 from registry.crypto import Argon2Params
 from registry.keyring.escrow import create_escrow
 
+# Ticks of /proc/<pid>/stat's utime and stime per second.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 # Only the offline escrow file's lock is cheap here; it plays no part in any request.
@@ -48,19 +51,43 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=STOP_TIMEOUT)
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes: children of the master."""
+        return sorted(
+            pid for pid, fields in _statuses() if fields.get("PPid") == str(self.process.pid)
+        )
+
     def worker_rss_mib(self) -> list[float]:
-        """VmRSS of each worker process (children of the master), in MiB."""
+        """VmRSS of each worker process, in MiB."""
         sizes = []
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                fields = dict(
-                    line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
-                )
-            except OSError:
-                continue  # the process ended while we looked
-            if fields.get("PPid", "").strip() == str(self.process.pid) and "VmRSS" in fields:
+        for _pid, fields in _statuses():
+            if fields.get("PPid") == str(self.process.pid) and "VmRSS" in fields:
                 sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
         return sorted(sizes)
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the workers have used so far."""
+        ticks = 0
+        for pid in self.worker_pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue  # the process ended while we looked
+            # Fields after the command name (which may hold spaces), 1-based 14 and 15.
+            rest = stat.rsplit(")", 1)[1].split()
+            ticks += int(rest[11]) + int(rest[12])
+        return ticks / CLOCK_TICKS
+
+
+def _statuses() -> Iterator[tuple[int, dict[str, str]]]:
+    """Every process's ``/proc/<pid>/status`` fields, values stripped."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:
+            continue  # the process ended while we looked
+        fields = dict(line.split(":", 1) for line in lines if ":" in line)
+        yield int(status.parent.name), {key: value.strip() for key, value in fields.items()}
 
 
 def start(
