@@ -19,8 +19,6 @@ from config import Config
 from registry.serving.door import AcceptDoor
 from tests.e2e.support import LiveServer, prepare_server
 
-pytestmark = pytest.mark.slow
-
 
 def test_a_door_is_open_while_nothing_runs() -> None:
     door = AcceptDoor(grace=0.1)
@@ -114,6 +112,7 @@ def _wait_until(condition: Callable[[], bool]) -> None:
         time.sleep(0.002)
 
 
+@pytest.mark.slow
 def test_concurrent_pages_run_one_per_worker(server: LiveServer) -> None:
     """Four clients on two workers: a page seldom shares its worker with another.
 
@@ -143,6 +142,7 @@ def test_concurrent_pages_run_one_per_worker(server: LiveServer) -> None:
     assert shared < 0.2, f"{shared:.0%} of pages began beside another in the same worker"
 
 
+@pytest.mark.slow
 def test_workers_stuck_in_long_requests_still_take_new_ones_after_the_grace(
     server: LiveServer,
 ) -> None:
