@@ -156,6 +156,14 @@ def register_error_handlers(app: Flask) -> None:
     def _database(error: Exception) -> ResponseReturnValue:
         if db.is_outage(error):
             return outage(error)
+        if db.is_vanished_reference(error):
+            # The type only, as for an outage: the driver's message can
+            # quote the row's values.  The session is rolled back at
+            # teardown, so nothing of the change was stored.
+            app.logger.warning(
+                "a change referred to a row deleted meanwhile: %s", type(error).__name__
+            )
+            return _render(409)
         return _unexpected(error)
 
     @app.errorhandler(Exception)

@@ -1,0 +1,123 @@
+"""A change racing a purge that keeps nothing gets a clear answer, and stores nothing.
+
+With ``REGISTRY_RETENTION_KEEP=nothing`` a purge deletes the case's row
+itself.  A reviewer's note or a submitter's message whose view found the
+case just before the purge committed then refers to a row that is gone:
+the database refuses the write (a foreign key), and the person must get a
+plain page in their language, never a 500 (promise 9), with nothing of
+the change stored.  The purge is run in its own session at the moment the
+race needs it, between the view's checks and its write; everything else
+(the view, the service, the database's refusal, the error page) is real.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config import Config
+from registry import db
+from registry.attachments.storage import BlobStore
+from registry.followup import service as followup
+from registry.models import Message, Note, Report
+from registry.retention.purge import purge_due
+from registry.review import triage
+from tests.helpers import StaffActions, csrf_token, english_client, post_form, submit_report
+from tests.retention.cases import close
+
+TODAY = date(2026, 12, 4)
+
+
+def _closed_long_ago(app: Flask, client: FlaskClient) -> str:
+    """A submitted case, closed years ago: due for deletion today."""
+    with app.app_context():
+        before = set(db.session().scalars(select(Report.public_id)))
+    receipt = submit_report(client)
+    with app.app_context():
+        session = db.session()
+        (public_id,) = set(session.scalars(select(Report.public_id))) - before
+        close(session, public_id, on=date(2020, 1, 1), disposition="substantiated")
+        session.commit()
+    return receipt
+
+
+def _purge(app: Flask) -> None:
+    """Run a purge that keeps nothing in a session of its own, and commit it."""
+    cfg: Config = replace(
+        app.extensions["registry.config"], retention_keep="nothing", retention_by_disposition=""
+    )
+    store: BlobStore = app.extensions["registry.blobs"]
+    with Session(db.engine()) as other:
+        assert len(purge_due(other, cfg, store, today=TODAY).purged) == 1
+
+
+def _rows(app: Flask, model: type[Note] | type[Message] | type[Report]) -> int:
+    with app.app_context():
+        return db.session().scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_note_racing_the_purge_gets_a_plain_answer(
+    app: Flask,
+    client: FlaskClient,
+    staff: StaffActions,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reviewer = staff.create("racer@example.org")
+    _closed_long_ago(app, client)
+    with app.app_context():
+        public_id = db.session().scalars(select(Report.public_id)).one()
+    reader = english_client(app)
+    staff.login(reader, reviewer)
+    token = csrf_token(reader.get(f"/review/case/{public_id}").get_data(as_text=True))
+    # The note's service has checked the key; the purge commits before the note is stored.
+    real = triage.data_key_for
+
+    def key_then_purge(*args: Any, **kwargs: Any) -> bytes:
+        key = real(*args, **kwargs)
+        _purge(app)
+        return key
+
+    monkeypatch.setattr(triage, "data_key_for", key_then_purge)
+    answer = reader.post(
+        f"/review/case/{public_id}/notes", data={"csrf_token": token, "text": "Seen again."}
+    )
+    assert answer.status_code == 409
+    page = answer.get_data(as_text=True)
+    assert "Deleted meanwhile" in page
+    assert "Nothing was stored." in page
+    assert (_rows(app, Note), _rows(app, Report)) == (0, 0)
+    # One line with the error's type: not the note, not the driver's message.
+    assert "Seen again" not in caplog.text
+    assert "a change referred to a row deleted meanwhile: IntegrityError" in caplog.text
+
+
+def test_a_submitters_message_racing_the_purge_gets_a_plain_answer_in_their_language(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipt = _closed_long_ago(app, client)
+    submitter = app.test_client()
+    submitter.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    assert post_form(submitter, "/followup/", {"receipt": receipt}).status_code == 303
+    token = csrf_token(submitter.get("/followup/case").get_data(as_text=True))
+    # The follow-up session found the case; the purge commits before the message is stored.
+    real = followup.post_from_submitter
+
+    def purge_then_post(*args: Any, **kwargs: Any) -> Any:
+        _purge(app)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(followup, "post_from_submitter", purge_then_post)
+    answer = submitter.post("/followup/message", data={"csrf_token": token, "text": "Ещё одно."})
+    assert answer.status_code == 409
+    page = answer.get_data(as_text=True)
+    assert '<html lang="ru">' in page
+    assert "Ничего не сохранено." in page
+    assert (_rows(app, Message), _rows(app, Report)) == (0, 0)
