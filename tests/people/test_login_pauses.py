@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC
+
+from babel.dates import format_datetime
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -43,6 +47,16 @@ def test_admins_see_paused_logins(app: Flask, staff: StaffActions) -> None:
         for email in (guessed.email, phished.email, "calm@example.org")
     }
     assert PAUSED in rows[guessed.email]
+    # The time in the page's words ("Dec 5, 2026, 1:52 AM"), not as ISO digits.
+    with app.app_context():
+        ends = db.session().scalars(select(LoginThrottle.blocked_until)).all()
+    shown = {
+        format_datetime(end.replace(tzinfo=UTC), "short", tzinfo=UTC, locale="en")
+        for end in ends
+        if end is not None
+    }
+    assert any(f"{PAUSED} {time} UTC." in rows[guessed.email] for time in shown)
+    assert re.search(r"\d{4}-\d\d-\d\d", rows[guessed.email]) is None
     assert PASSWORD_KNOWN not in rows[guessed.email]
     assert PAUSED in rows[phished.email]
     assert PASSWORD_KNOWN in rows[phished.email]

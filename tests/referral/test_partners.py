@@ -6,6 +6,7 @@ import string
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 from click.testing import CliRunner
 from flask import Flask
 from hypothesis import given, settings
@@ -50,6 +51,13 @@ def test_an_administrator_adds_and_removes_a_partner(
     assert removed.status_code == 303
     (partner,) = _partners(app)
     assert partner.removed_on is not None
+    # Days in the page's language, as on every staff page; ISO only for machines.
+    client.get("/lang/be?next=/staff/partners")
+    page = client.get("/staff/partners").get_data(as_text=True)
+    day = format_date(partner.removed_on, "medium", locale="be")
+    assert f">{day}</time>" in page
+    assert f"Выдалены {day}" in page
+    assert f">{partner.removed_on.isoformat()}" not in page
     detail = f"partner:{partner.id}"
     assert events(app, "partner.added") == [(None, detail)]
     assert events(app, "partner.removed") == [(None, detail)]
