@@ -33,7 +33,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import (
     DBAPIError,
-    IntegrityError,
     InterfaceError,
     InvalidatePoolError,
     OperationalError,
@@ -251,32 +250,6 @@ def is_outage(error: BaseException) -> bool:
     if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
-
-
-# The codes a driver gives a foreign-key violation: PostgreSQL's SQLSTATE
-# (psycopg's ``sqlstate``) and SQLite's extended result code (Python 3.11's
-# ``sqlite_errorcode``; sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY).
-_PG_FOREIGN_KEY_VIOLATION = "23503"
-_SQLITE_CONSTRAINT_FOREIGNKEY = 787
-
-
-def is_vanished_reference(error: BaseException) -> bool:
-    """Whether ``error`` is a write that referred to a row deleted meanwhile.
-
-    Every row that names another (a note its case, a wrap its account) is
-    stored after the view found what it names.  A deletion that commits in
-    between (a retention purge that keeps nothing, a withdrawal, a removed
-    account) makes the write a foreign-key violation: a race the person
-    lost, not a bug, so the error pages answer it as a conflict (409) and
-    the transaction, rolled back, stored nothing (promise 9).
-    """
-    if not isinstance(error, IntegrityError):
-        return False
-    cause = error.orig
-    return (
-        getattr(cause, "sqlstate", None) == _PG_FOREIGN_KEY_VIOLATION
-        or getattr(cause, "sqlite_errorcode", None) == _SQLITE_CONSTRAINT_FOREIGNKEY
-    )
 
 
 _ALIVE = text("SELECT 1")

@@ -24,6 +24,7 @@ from wtforms import ValidationError
 
 from registry import db
 from registry.auth.loader import skip_identity
+from registry.records.access import is_vanished_reference
 from registry.serving.slots import Busy
 from registry.web.forms import TokenForm
 
@@ -156,7 +157,7 @@ def register_error_handlers(app: Flask) -> None:
     def _database(error: Exception) -> ResponseReturnValue:
         if db.is_outage(error):
             return outage(error)
-        if db.is_vanished_reference(error):
+        if is_vanished_reference(error):
             # The type only, as for an outage: the driver's message can
             # quote the row's values.  The session is rolled back at
             # teardown, so nothing of the change was stored.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from registry.crypto import CannotOpen, unwrap_data_key
@@ -30,6 +31,34 @@ from registry.models import (
 
 class NoAccess(Exception):
     """The reviewer holds no key for this report (or it does not exist)."""
+
+
+# The codes a driver gives a foreign-key violation: PostgreSQL's SQLSTATE
+# (psycopg's ``sqlstate``) and SQLite's extended result code (Python 3.11's
+# ``sqlite_errorcode``; sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY).
+_PG_FOREIGN_KEY_VIOLATION = "23503"
+_SQLITE_CONSTRAINT_FOREIGNKEY = 787
+
+
+def is_vanished_reference(error: BaseException) -> bool:
+    """Whether ``error`` is a write that referred to a row deleted meanwhile.
+
+    Every row that names another (a note its case, a wrap its account) is
+    stored after the view found what it names.  A deletion that commits in
+    between (a retention purge that keeps nothing, a withdrawal, a removed
+    account) makes the write a foreign-key violation: a race the person
+    lost, not a bug, so the error pages answer it as a conflict (409) and
+    the transaction, rolled back, stored nothing (promise 9); a service
+    that catches its own integrity errors asks this before reading one as
+    a duplicate.
+    """
+    if not isinstance(error, IntegrityError):
+        return False
+    cause = error.orig
+    return (
+        getattr(cause, "sqlstate", None) == _PG_FOREIGN_KEY_VIOLATION
+        or getattr(cause, "sqlite_errorcode", None) == _SQLITE_CONSTRAINT_FOREIGNKEY
+    )
 
 
 class Present(NamedTuple):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.models import KeyWrap, LinkKind, Report, ReportLink
-from registry.records.access import NoAccess, data_key_for, find_report
+from registry.records.access import NoAccess, data_key_for, find_report, is_vanished_reference
 from registry.review.service import CaseView, open_case
 from registry.review.triage import TriageError
 
@@ -103,7 +103,11 @@ def link(
     db.add(row)
     try:
         db.flush()
-    except IntegrityError:
+    except IntegrityError as refused:
+        if is_vanished_reference(refused):
+            # The other case was deleted a moment ago (a purge that keeps
+            # nothing, a withdrawal): as for an id nobody can open.
+            raise TriageError("other") from None
         # Someone linked the same pair in the same way a moment ago; the
         # unique constraint kept one row.  The caller rolls back.
         raise TriageError("duplicate") from None

@@ -5,7 +5,8 @@ itself.  A reviewer's note or a submitter's message whose view found the
 case just before the purge committed then refers to a row that is gone:
 the database refuses the write (a foreign key), and the person must get a
 plain page in their language, never a 500 (promise 9), with nothing of
-the change stored.  The purge is run in its own session at the moment the
+the change stored; a link to a case purged meanwhile is refused like a link
+to an id nobody can open, not as "already linked".  The purge is run in its own session at the moment the
 race needs it, between the view's checks and its write; everything else
 (the view, the service, the database's refusal, the error page) is real.
 """
@@ -26,23 +27,30 @@ from config import Config
 from registry import db
 from registry.attachments.storage import BlobStore
 from registry.followup import service as followup
-from registry.models import Message, Note, Report
+from registry.models import Message, Note, Report, ReportLink
 from registry.retention.purge import purge_due
-from registry.review import triage
+from registry.review import links, triage
 from tests.helpers import StaffActions, csrf_token, english_client, post_form, submit_report
 from tests.retention.cases import close
 
 TODAY = date(2026, 12, 4)
 
 
-def _closed_long_ago(app: Flask, client: FlaskClient) -> str:
-    """A submitted case, closed years ago: due for deletion today."""
+def _submitted(app: Flask, client: FlaskClient) -> tuple[str, str]:
+    """A newly submitted case: its public id and receipt."""
     with app.app_context():
         before = set(db.session().scalars(select(Report.public_id)))
     receipt = submit_report(client)
     with app.app_context():
+        (public_id,) = set(db.session().scalars(select(Report.public_id))) - before
+    return public_id, receipt
+
+
+def _closed_long_ago(app: Flask, client: FlaskClient) -> str:
+    """A submitted case, closed years ago: due for deletion today; its receipt."""
+    public_id, receipt = _submitted(app, client)
+    with app.app_context():
         session = db.session()
-        (public_id,) = set(session.scalars(select(Report.public_id))) - before
         close(session, public_id, on=date(2020, 1, 1), disposition="substantiated")
         session.commit()
     return receipt
@@ -58,7 +66,7 @@ def _purge(app: Flask) -> None:
         assert len(purge_due(other, cfg, store, today=TODAY).purged) == 1
 
 
-def _rows(app: Flask, model: type[Note] | type[Message] | type[Report]) -> int:
+def _rows(app: Flask, model: type[Note] | type[Message] | type[Report] | type[ReportLink]) -> int:
     with app.app_context():
         return db.session().scalar(select(func.count()).select_from(model)) or 0
 
@@ -121,3 +129,35 @@ def test_a_submitters_message_racing_the_purge_gets_a_plain_answer_in_their_lang
     assert '<html lang="ru">' in page
     assert "Ничего не сохранено." in page
     assert (_rows(app, Message), _rows(app, Report)) == (0, 0)
+
+
+def test_a_link_to_a_case_purged_meanwhile_is_refused_like_an_unknown_id(
+    app: Flask, client: FlaskClient, staff: StaffActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reviewer = staff.create("linker@example.org")
+    open_case, _receipt = _submitted(app, client)
+    _closed_long_ago(app, client)
+    with app.app_context():
+        (other,) = db.session().scalars(select(Report.public_id).where(Report.status == "closed"))
+    reader = english_client(app)
+    staff.login(reader, reviewer)
+    token = csrf_token(reader.get(f"/review/case/{open_case}").get_data(as_text=True))
+    real = links._openable
+
+    def open_then_purge(*args: Any, **kwargs: Any) -> Report:
+        found: Report = real(*args, **kwargs)
+        _purge(app)
+        return found
+
+    # Both keys checked; the other case goes before the link is stored.
+    monkeypatch.setattr(links, "_openable", open_then_purge)
+    answer = reader.post(
+        f"/review/case/{open_case}/links",
+        data={"csrf_token": token, "other": other, "kind": "same-incident"},
+    )
+    assert answer.status_code == 303
+    page = reader.get(answer.headers["Location"]).get_data(as_text=True)
+    # Not "already linked": the same words as for an id nobody can open.
+    assert "There is no case with this id that you can open." in page
+    assert "already linked" not in page
+    assert (_rows(app, ReportLink), _rows(app, Report)) == (0, 1)
