@@ -24,7 +24,7 @@ from wtforms import ValidationError
 
 from registry import db
 from registry.auth.loader import skip_identity
-from registry.records.access import is_vanished_reference
+from registry.records.access import deleted_meanwhile
 from registry.serving.slots import Busy
 from registry.web.forms import TokenForm
 
@@ -98,9 +98,9 @@ def same_site_post() -> bool:
     return True
 
 
-def _render(status: int) -> tuple[str, int]:
+def _render(status: int, *, gone: bool = False) -> tuple[str, int]:
     skip_identity()
-    return render_template("public/errors/error.html", status=status), status
+    return render_template("public/errors/error.html", status=status, gone=gone), status
 
 
 def _caused_by_outage(error: BaseException) -> bool:
@@ -157,14 +157,6 @@ def register_error_handlers(app: Flask) -> None:
     def _database(error: Exception) -> ResponseReturnValue:
         if db.is_outage(error):
             return outage(error)
-        if is_vanished_reference(error):
-            # The type only, as for an outage: the driver's message can
-            # quote the row's values.  The session is rolled back at
-            # teardown, so nothing of the change was stored.
-            app.logger.warning(
-                "a change referred to a row deleted meanwhile: %s", type(error).__name__
-            )
-            return _render(409)
         return _unexpected(error)
 
     @app.errorhandler(Exception)
@@ -173,6 +165,13 @@ def register_error_handlers(app: Flask) -> None:
         # is still an outage, not a bug.
         if _caused_by_outage(_error):
             return outage(_error)
+        if deleted_meanwhile(_error):
+            # A race with a deletion, not a bug (records.access says which).
+            # The type only, as for an outage: the driver's message can
+            # quote the row's values.  The session is rolled back at
+            # teardown, so nothing of the change was stored.
+            app.logger.warning("a change met a row deleted meanwhile: %s", type(_error).__name__)
+            return _render(409, gone=True)
         # In debug and testing, Flask's PROPAGATE_EXCEPTIONS lets a bug surface.
         if app.config.get("PROPAGATE_EXCEPTIONS") or app.testing or app.debug:
             raise _error

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from registry.crypto import CannotOpen, unwrap_data_key
 from registry.models import (
@@ -40,18 +41,23 @@ _PG_FOREIGN_KEY_VIOLATION = "23503"
 _SQLITE_CONSTRAINT_FOREIGNKEY = 787
 
 
-def is_vanished_reference(error: BaseException) -> bool:
-    """Whether ``error`` is a write that referred to a row deleted meanwhile.
+def deleted_meanwhile(error: BaseException) -> bool:
+    """Whether ``error`` is a change to, or naming, a row deleted since the view found it.
 
-    Every row that names another (a note its case, a wrap its account) is
-    stored after the view found what it names.  A deletion that commits in
-    between (a retention purge that keeps nothing, a withdrawal, a removed
-    account) makes the write a foreign-key violation: a race the person
-    lost, not a bug, so the error pages answer it as a conflict (409) and
-    the transaction, rolled back, stored nothing (promise 9); a service
-    that catches its own integrity errors asks this before reading one as
-    a duplicate.
+    A change is written after its view found the case and checked the key.
+    A deletion that commits in between (a retention purge that keeps
+    nothing, a withdrawal) leaves it either naming a row that is gone (a
+    note, reply, grant, mapping, link or message: a foreign-key violation)
+    or updating one (status, urgency, assignee, codes, consents: the ORM's
+    UPDATE matches no row, ``StaleDataError``).  Either is a race the person
+    lost, not a bug, so the error pages answer it as a conflict (409), and
+    the transaction, rolled back, stored nothing (promise 9).  A service
+    that catches its own integrity errors asks this before reading one as a
+    duplicate.  (No table here has a version column, so a stale UPDATE
+    means a deleted row.)
     """
+    if isinstance(error, StaleDataError):
+        return True
     if not isinstance(error, IntegrityError):
         return False
     cause = error.orig

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.models import KeyWrap, LinkKind, Report, ReportLink
-from registry.records.access import NoAccess, data_key_for, find_report, is_vanished_reference
+from registry.records.access import NoAccess, data_key_for, deleted_meanwhile, find_report
 from registry.review.service import CaseView, open_case
 from registry.review.triage import TriageError
 
@@ -104,7 +104,7 @@ def link(
     try:
         db.flush()
     except IntegrityError as refused:
-        if is_vanished_reference(refused):
+        if deleted_meanwhile(refused):
             # The other case was deleted a moment ago (a purge that keeps
             # nothing, a withdrawal): as for an id nobody can open.
             raise TriageError("other") from None

@@ -47,11 +47,11 @@ def test_admins_see_paused_logins(app: Flask, staff: StaffActions) -> None:
         for email in (guessed.email, phished.email, "calm@example.org")
     }
     assert PAUSED in rows[guessed.email]
-    # The time in the page's words ("Dec 5, 2026, 1:52 AM"), not as ISO digits.
+    # The time in the page's words ("Dec 5, 2026, 1:52:07 AM"), not as ISO digits.
     with app.app_context():
         ends = db.session().scalars(select(LoginThrottle.blocked_until)).all()
     shown = {
-        format_datetime(end.replace(tzinfo=UTC), "short", tzinfo=UTC, locale="en")
+        format_datetime(end.replace(tzinfo=UTC), "medium", tzinfo=UTC, locale="en")
         for end in ends
         if end is not None
     }

@@ -1,12 +1,14 @@
 """A change racing a purge that keeps nothing gets a clear answer, and stores nothing.
 
 With ``REGISTRY_RETENTION_KEEP=nothing`` a purge deletes the case's row
-itself.  A reviewer's note or a submitter's message whose view found the
-case just before the purge committed then refers to a row that is gone:
-the database refuses the write (a foreign key), and the person must get a
-plain page in their language, never a 500 (promise 9), with nothing of
-the change stored; a link to a case purged meanwhile is refused like a link
-to an id nobody can open, not as "already linked".  The purge is run in its own session at the moment the
+itself.  A change whose view found the case just before the purge
+committed then writes a row naming a case that is gone (a note, a
+submitter's message: the database refuses a foreign key) or updates the
+case's own row (its status: the UPDATE matches nothing).  The person must
+get a plain page in their language, never a 500 (promise 9), with nothing
+of the change stored and nothing of it logged; a link to a case purged
+meanwhile is refused like a link to an id nobody can open, not as
+"already linked".  The purge runs in its own session at the moment the
 race needs it, between the view's checks and its write; everything else
 (the view, the service, the database's refusal, the error page) is real.
 """
@@ -71,12 +73,23 @@ def _rows(app: Flask, model: type[Note] | type[Message] | type[Report] | type[Re
         return db.session().scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_a_note_racing_the_purge_gets_a_plain_answer(
+@pytest.mark.parametrize(
+    ("path", "form", "refusal"),
+    [
+        ("notes", {"text": "Seen again."}, "IntegrityError"),
+        ("status", {"status": "in-review"}, "StaleDataError"),
+    ],
+    ids=["note", "reopening"],
+)
+def test_a_reviewers_change_racing_the_purge_gets_a_plain_answer(
     app: Flask,
     client: FlaskClient,
     staff: StaffActions,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    path: str,
+    form: dict[str, str],
+    refusal: str,
 ) -> None:
     reviewer = staff.create("racer@example.org")
     _closed_long_ago(app, client)
@@ -85,7 +98,7 @@ def test_a_note_racing_the_purge_gets_a_plain_answer(
     reader = english_client(app)
     staff.login(reader, reviewer)
     token = csrf_token(reader.get(f"/review/case/{public_id}").get_data(as_text=True))
-    # The note's service has checked the key; the purge commits before the note is stored.
+    # The change's service has checked the key; the purge commits before the change is written.
     real = triage.data_key_for
 
     def key_then_purge(*args: Any, **kwargs: Any) -> bytes:
@@ -94,21 +107,25 @@ def test_a_note_racing_the_purge_gets_a_plain_answer(
         return key
 
     monkeypatch.setattr(triage, "data_key_for", key_then_purge)
-    answer = reader.post(
-        f"/review/case/{public_id}/notes", data={"csrf_token": token, "text": "Seen again."}
-    )
+    caplog.clear()
+    answer = reader.post(f"/review/case/{public_id}/{path}", data={"csrf_token": token, **form})
     assert answer.status_code == 409
     page = answer.get_data(as_text=True)
     assert "Deleted meanwhile" in page
     assert "Nothing was stored." in page
     assert (_rows(app, Note), _rows(app, Report)) == (0, 0)
-    # One line with the error's type: not the note, not the driver's message.
-    assert "Seen again" not in caplog.text
-    assert "a change referred to a row deleted meanwhile: IntegrityError" in caplog.text
+    # One line with the error's type: no SQL, no values, not even the case's id.
+    logged = [record.getMessage() for record in caplog.records]
+    assert f"a change met a row deleted meanwhile: {refusal}" in logged
+    assert not [line for line in logged if public_id in line or "INSERT" in line]
+    assert "UPDATE" not in caplog.text
 
 
 def test_a_submitters_message_racing_the_purge_gets_a_plain_answer_in_their_language(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    client: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     receipt = _closed_long_ago(app, client)
     submitter = app.test_client()
@@ -123,12 +140,16 @@ def test_a_submitters_message_racing_the_purge_gets_a_plain_answer_in_their_lang
         return real(*args, **kwargs)
 
     monkeypatch.setattr(followup, "post_from_submitter", purge_then_post)
+    caplog.clear()
     answer = submitter.post("/followup/message", data={"csrf_token": token, "text": "Ещё одно."})
     assert answer.status_code == 409
     page = answer.get_data(as_text=True)
     assert '<html lang="ru">' in page
+    assert "Тем временем удалено" in page
     assert "Ничего не сохранено." in page
     assert (_rows(app, Message), _rows(app, Report)) == (0, 0)
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged == ["a change met a row deleted meanwhile: IntegrityError"]
 
 
 def test_a_link_to_a_case_purged_meanwhile_is_refused_like_an_unknown_id(
