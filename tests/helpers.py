@@ -201,17 +201,22 @@ def submit_report(client: FlaskClient, **overrides: object) -> str:
 
 
 def submit_and_locate(app: Flask, client: FlaskClient, **overrides: object) -> str:
-    """Submit a report like :func:`submit_report`; return its public id.
+    """Submit a report like :func:`submit_report`; return its public id."""
+    return submit_located(app, client, **overrides)[0]
+
+
+def submit_located(app: Flask, client: FlaskClient, **overrides: object) -> tuple[str, str]:
+    """Submit a report like :func:`submit_report`; return its public id and receipt.
 
     Found as the one report not stored before: row ids are random, so the
     highest id is not the newest report.
     """
     with app.app_context():
         before = set(db.session().scalars(select(Report.public_id)))
-    submit_report(client, **overrides)
+    receipt = submit_report(client, **overrides)
     with app.app_context():
         (added,) = set(db.session().scalars(select(Report.public_id))) - before
-    return added
+    return added, receipt
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from tests.helpers import (
     post_form,
     private_key_of,
     submit_and_locate,
-    submit_report,
+    submit_located,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,12 +128,7 @@ def populate(app: Flask) -> list[Case]:
 
 def _receipt_of_new_report(app: Flask, case: Case) -> str:
     """File ``case`` through the form; set its public id and return its receipt."""
-    with app.app_context():
-        before = set(db.session().scalars(select(Report.public_id)))
-    receipt = submit_report(english_client(app), narrative=case.narrative)
-    with app.app_context():
-        (added,) = set(db.session().scalars(select(Report.public_id))) - before
-    case.public_id = added
+    case.public_id, receipt = submit_located(app, english_client(app), narrative=case.narrative)
     return receipt
 
 

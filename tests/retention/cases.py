@@ -28,7 +28,7 @@ from registry.records.access import data_key_for
 from registry.reforms import service as reforms
 from registry.review import triage
 from tests.evidence.plain import add_case, add_summary
-from tests.helpers import Staff, private_key_of, submit_report
+from tests.helpers import Staff, private_key_of, submit_located
 
 PDF = b"%PDF-1.7\n%retention-canary\ntrailer\n%%EOF\n"
 
@@ -68,11 +68,9 @@ def full_case(
 
     Closed as substantiated on ``closed_on``; returns its public id and receipt.
     """
-    with app.app_context():
-        before = set(db.session().scalars(select(Report.public_id)))
-    receipt = submit_report(client, files=[(io.BytesIO(PDF), "med.pdf")], flags=["journalist"])
-    with app.app_context():
-        (public_id,) = set(db.session().scalars(select(Report.public_id))) - before
+    public_id, receipt = submit_located(
+        app, client, files=[(io.BytesIO(PDF), "med.pdf")], flags=["journalist"]
+    )
     key = private_key_of(app, reviewer)
     with app.app_context():
         session = db.session()

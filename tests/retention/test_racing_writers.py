@@ -32,30 +32,20 @@ from registry.followup import service as followup
 from registry.models import Message, Note, Report, ReportLink
 from registry.retention.purge import purge_due
 from registry.review import links, triage
-from tests.helpers import StaffActions, csrf_token, english_client, post_form, submit_report
+from tests.helpers import StaffActions, csrf_token, english_client, post_form, submit_located
 from tests.retention.cases import close
 
 TODAY = date(2026, 12, 4)
 
 
-def _submitted(app: Flask, client: FlaskClient) -> tuple[str, str]:
-    """A newly submitted case: its public id and receipt."""
-    with app.app_context():
-        before = set(db.session().scalars(select(Report.public_id)))
-    receipt = submit_report(client)
-    with app.app_context():
-        (public_id,) = set(db.session().scalars(select(Report.public_id))) - before
-    return public_id, receipt
-
-
-def _closed_long_ago(app: Flask, client: FlaskClient) -> str:
-    """A submitted case, closed years ago: due for deletion today; its receipt."""
-    public_id, receipt = _submitted(app, client)
+def _closed_long_ago(app: Flask, client: FlaskClient) -> tuple[str, str]:
+    """A submitted case, closed years ago: due for deletion today; its public id and receipt."""
+    public_id, receipt = submit_located(app, client)
     with app.app_context():
         session = db.session()
         close(session, public_id, on=date(2020, 1, 1), disposition="substantiated")
         session.commit()
-    return receipt
+    return public_id, receipt
 
 
 def _purge(app: Flask) -> None:
@@ -92,9 +82,7 @@ def test_a_reviewers_change_racing_the_purge_gets_a_plain_answer(
     refusal: str,
 ) -> None:
     reviewer = staff.create("racer@example.org")
-    _closed_long_ago(app, client)
-    with app.app_context():
-        public_id = db.session().scalars(select(Report.public_id)).one()
+    public_id, _receipt = _closed_long_ago(app, client)
     reader = english_client(app)
     staff.login(reader, reviewer)
     token = csrf_token(reader.get(f"/review/case/{public_id}").get_data(as_text=True))
@@ -127,7 +115,7 @@ def test_a_submitters_message_racing_the_purge_gets_a_plain_answer_in_their_lang
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    receipt = _closed_long_ago(app, client)
+    _public_id, receipt = _closed_long_ago(app, client)
     submitter = app.test_client()
     submitter.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
     assert post_form(submitter, "/followup/", {"receipt": receipt}).status_code == 303
@@ -156,10 +144,8 @@ def test_a_link_to_a_case_purged_meanwhile_is_refused_like_an_unknown_id(
     app: Flask, client: FlaskClient, staff: StaffActions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reviewer = staff.create("linker@example.org")
-    open_case, _receipt = _submitted(app, client)
-    _closed_long_ago(app, client)
-    with app.app_context():
-        (other,) = db.session().scalars(select(Report.public_id).where(Report.status == "closed"))
+    open_case, _receipt = submit_located(app, client)
+    other, _receipt = _closed_long_ago(app, client)
     reader = english_client(app)
     staff.login(reader, reviewer)
     token = csrf_token(reader.get(f"/review/case/{open_case}").get_data(as_text=True))

@@ -40,7 +40,7 @@ from tests.helpers import (
     english_client,
     post_form,
     private_key_of,
-    submit_report,
+    submit_located,
 )
 
 PDF = b"%PDF-1.7\n%canary-genuine-pdf\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n"
@@ -78,11 +78,7 @@ def case(app: Flask, staff: StaffActions) -> Case:
     """A report with a PDF at intake, then a message and a file added via /followup."""
     reviewer = staff.create("statements@example.org")
     submitter = english_client(app)
-    with app.app_context():
-        before = set(db.session().scalars(select(Report.public_id)))
-    receipt = submit_report(submitter, files=[(io.BytesIO(PDF), "med.pdf")])
-    with app.app_context():
-        (public_id,) = set(db.session().scalars(select(Report.public_id))) - before
+    public_id, receipt = submit_located(app, submitter, files=[(io.BytesIO(PDF), "med.pdf")])
     assert post_form(submitter, "/followup/", {"receipt": receipt}).status_code == 303
     sent = post_form(
         submitter, "/followup/message", {"text": GENUINE_TEXT}, form_page="/followup/case"
