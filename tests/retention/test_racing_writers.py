@@ -58,6 +58,23 @@ def _purge(app: Flask) -> None:
         assert len(purge_due(other, cfg, store, today=TODAY).purged) == 1
 
 
+def _race(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, owner: object, name: str, *, purge_first: bool
+) -> None:
+    """Make ``owner.name`` run a purge that keeps nothing before or after its real work."""
+    real = getattr(owner, name)
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        if purge_first:
+            _purge(app)
+        result = real(*args, **kwargs)
+        if not purge_first:
+            _purge(app)
+        return result
+
+    monkeypatch.setattr(owner, name, racing)
+
+
 def _rows(app: Flask, model: type[Note] | type[Message] | type[Report] | type[ReportLink]) -> int:
     with app.app_context():
         return db.session().scalar(select(func.count()).select_from(model)) or 0
@@ -87,14 +104,7 @@ def test_a_reviewers_change_racing_the_purge_gets_a_plain_answer(
     staff.login(reader, reviewer)
     token = csrf_token(reader.get(f"/review/case/{public_id}").get_data(as_text=True))
     # The change's service has checked the key; the purge commits before the change is written.
-    real = triage.data_key_for
-
-    def key_then_purge(*args: Any, **kwargs: Any) -> bytes:
-        key = real(*args, **kwargs)
-        _purge(app)
-        return key
-
-    monkeypatch.setattr(triage, "data_key_for", key_then_purge)
+    _race(app, monkeypatch, triage, "data_key_for", purge_first=False)
     caplog.clear()
     answer = reader.post(f"/review/case/{public_id}/{path}", data={"csrf_token": token, **form})
     assert answer.status_code == 409
@@ -121,13 +131,7 @@ def test_a_submitters_message_racing_the_purge_gets_a_plain_answer_in_their_lang
     assert post_form(submitter, "/followup/", {"receipt": receipt}).status_code == 303
     token = csrf_token(submitter.get("/followup/case").get_data(as_text=True))
     # The follow-up session found the case; the purge commits before the message is stored.
-    real = followup.post_from_submitter
-
-    def purge_then_post(*args: Any, **kwargs: Any) -> Any:
-        _purge(app)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(followup, "post_from_submitter", purge_then_post)
+    _race(app, monkeypatch, followup, "post_from_submitter", purge_first=True)
     caplog.clear()
     answer = submitter.post("/followup/message", data={"csrf_token": token, "text": "Ещё одно."})
     assert answer.status_code == 409
@@ -149,15 +153,8 @@ def test_a_link_to_a_case_purged_meanwhile_is_refused_like_an_unknown_id(
     reader = english_client(app)
     staff.login(reader, reviewer)
     token = csrf_token(reader.get(f"/review/case/{open_case}").get_data(as_text=True))
-    real = links._openable
-
-    def open_then_purge(*args: Any, **kwargs: Any) -> Report:
-        found: Report = real(*args, **kwargs)
-        _purge(app)
-        return found
-
     # Both keys checked; the other case goes before the link is stored.
-    monkeypatch.setattr(links, "_openable", open_then_purge)
+    _race(app, monkeypatch, links, "_openable", purge_first=False)
     answer = reader.post(
         f"/review/case/{open_case}/links",
         data={"csrf_token": token, "other": other, "kind": "same-incident"},
